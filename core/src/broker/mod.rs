@@ -1,0 +1,12 @@
+//! The broker: topic registry on a metadata log, embedded API, background housekeeping.
+//! Request handlers for the Kafka protocol will live here too, one file per API family.
+
+pub mod embedded;
+pub mod housekeeping;
+pub mod metadata;
+pub mod topic_name;
+pub mod topics;
+
+pub use embedded::{Broker, BrokerConfig};
+pub use housekeeping::HousekeepingReport;
+pub use topics::TopicDescription;

@@ -1,0 +1,40 @@
+//! Argument parsing and dispatch for the `strom` binary. One file per subcommand.
+
+mod dump_log;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "strom", version, about = "A Kafka-compatible commit log")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the batches of a segment file: offsets, timestamps, codec, CRC status.
+    DumpLog(dump_log::Args),
+}
+
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("STROM_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::DumpLog(args) => dump_log::run(args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("strom: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! strom: a Kafka-compatible commit log with a native Rust core.
+//!
+//! - [`log`]: the segmented partition log (storage).
+//! - [`broker`]: topics on a metadata log and the embedded [`Broker`].
+//! - [`error`]: the crate's error type and its mapping to Kafka error codes.
+
+pub mod broker;
+pub mod clock;
+pub mod error;
+pub mod log;
+
+pub use broker::{Broker, BrokerConfig, TopicDescription};
+pub use error::{Error, Result};

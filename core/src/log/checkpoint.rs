@@ -1,0 +1,42 @@
+//! Small per-partition checkpoint files (`recovery-point`, `log-start-offset`): one decimal
+//! number, replaced atomically (write to a temp file, fsync, rename, fsync the directory).
+
+use crate::error::{Error, Result};
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::Path;
+
+pub const RECOVERY_POINT: &str = "recovery-point";
+pub const LOG_START_OFFSET: &str = "log-start-offset";
+
+/// Reads a checkpoint; a missing or unreadable file is `None` (the caller falls back to the
+/// conservative value), never an error that would keep the partition offline.
+pub fn read(dir: &Path, name: &str) -> Option<i64> {
+    let path = dir.join(name);
+    let text = fs::read_to_string(&path).ok()?;
+    match text.trim().parse() {
+        Ok(v) => Some(v),
+        Err(_) => {
+            tracing::warn!(path = %path.display(), "ignoring unreadable checkpoint");
+            None
+        }
+    }
+}
+
+pub fn write(dir: &Path, name: &str, value: i64) -> Result<()> {
+    let tmp = dir.join(format!("{name}.tmp"));
+    let path = dir.join(name);
+    let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    f.write_all(format!("{value}\n").as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| Error::io(&tmp, e))?;
+    fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+    sync_dir(dir)
+}
+
+/// fsyncs a directory so that renames and removals in it are durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(dir, e))
+}

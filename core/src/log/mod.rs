@@ -1,0 +1,18 @@
+//! The segmented partition log: Kafka RecordBatch v2 bytes on disk, memmap2 indexes,
+//! CRC-32C checks, crash recovery, retention, compaction and group-committed fsync.
+
+pub mod batch;
+pub mod checkpoint;
+pub mod cleaner;
+pub mod config;
+pub mod durability;
+pub mod index;
+pub mod partition_log;
+pub mod records;
+pub mod retention;
+pub mod segment;
+
+pub use cleaner::CleanOutcome;
+pub use config::{LogConfig, TopicConfigs};
+pub use partition_log::{AppendInfo, OpenOptions, PartitionLog, ReadResult};
+pub use retention::RetentionOutcome;

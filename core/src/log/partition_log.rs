@@ -1,0 +1,556 @@
+//! The log of one partition: an ordered set of segments, the last one active. Owns offset
+//! assignment, rolling, reads, truncation, the log start offset, durability and recovery.
+//! Retention lives in `retention.rs` and compaction in `cleaner.rs`, as further `impl` blocks.
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::log::batch::{self, LocatedBatch};
+use crate::log::checkpoint;
+use crate::log::config::LogConfig;
+use crate::log::durability::GroupCommit;
+use crate::log::records;
+use crate::log::segment::{PendingBatch, Segment, SegmentSettings};
+use bytes::Bytes;
+use parking_lot::RwLock;
+use std::collections::BTreeMap;
+use std::io::IoSlice;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What an append did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendInfo {
+    pub base_offset: i64,
+    pub last_offset: i64,
+    /// The time stamped into the batches for LogAppendTime topics, else -1 (Kafka's convention).
+    pub log_append_time: i64,
+    pub log_start_offset: i64,
+    pub record_count: i64,
+}
+
+/// What a read returned.
+#[derive(Debug, Clone)]
+pub struct ReadResult {
+    /// Whole batches; the first may start before the requested offset.
+    pub records: Bytes,
+    pub log_start_offset: i64,
+    pub log_end_offset: i64,
+}
+
+/// Options for opening a log.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    pub config: LogConfig,
+    pub clock: Arc<dyn Clock>,
+    /// The broker shut down cleanly last time: trust indexes and skip the CRC rescan.
+    pub clean_shutdown: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct LogState {
+    pub(crate) config: LogConfig,
+    pub(crate) segments: BTreeMap<i64, Segment>,
+    pub(crate) log_start_offset: i64,
+    pub(crate) messages_since_flush: i64,
+    pub(crate) last_flush_ms: i64,
+}
+
+impl LogState {
+    pub(crate) fn active(&self) -> &Segment {
+        // A log always has at least one segment: open and every deletion path keep one.
+        self.segments
+            .values()
+            .next_back()
+            .unwrap_or_else(|| unreachable!("a log always has an active segment"))
+    }
+
+    pub(crate) fn active_mut(&mut self) -> &mut Segment {
+        self.segments
+            .values_mut()
+            .next_back()
+            .unwrap_or_else(|| unreachable!("a log always has an active segment"))
+    }
+
+    pub(crate) fn log_end_offset(&self) -> i64 {
+        self.active().next_offset()
+    }
+
+    pub(crate) fn settings(&self) -> SegmentSettings {
+        settings_of(&self.config)
+    }
+}
+
+pub(crate) fn settings_of(config: &LogConfig) -> SegmentSettings {
+    SegmentSettings {
+        index_max_bytes: config.segment_index_bytes,
+        index_interval_bytes: config.index_interval_bytes,
+    }
+}
+
+/// A partition's log. Cheap to share behind an `Arc`; appends serialize on a write lock,
+/// reads share a read lock.
+#[derive(Debug)]
+pub struct PartitionLog {
+    pub(crate) dir: PathBuf,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) state: RwLock<LogState>,
+    durability: GroupCommit,
+}
+
+impl PartitionLog {
+    /// Opens the log in `dir`, creating it if needed. Without a clean shutdown, every segment
+    /// from the one holding the recovery point on is rescanned; a torn or corrupt batch cuts
+    /// its segment there and removes every later segment, each cut logged.
+    pub fn open(dir: impl AsRef<Path>, options: OpenOptions) -> Result<PartitionLog> {
+        let dir = dir.as_ref().to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let bases = list_segments(&dir)?;
+        let settings = settings_of(&options.config);
+        let recovery_point = if options.clean_shutdown {
+            i64::MAX
+        } else {
+            checkpoint::read(&dir, checkpoint::RECOVERY_POINT).unwrap_or(0)
+        };
+        // Rescan from the segment holding the recovery point: the last base at or below it.
+        let rescan_from = bases
+            .iter()
+            .copied()
+            .filter(|b| *b <= recovery_point)
+            .max()
+            .unwrap_or(i64::MIN);
+        let mut segments = BTreeMap::new();
+        let mut expected_next = i64::MIN;
+        for (i, &base) in bases.iter().enumerate() {
+            let is_last = i + 1 == bases.len();
+            let (seg, outcome) = Segment::open(&dir, base, settings, is_last, base >= rescan_from)?;
+            if base < expected_next {
+                tracing::warn!(dir = %dir.display(), base, "segment overlaps its predecessor; dropping it and everything after");
+                seg.delete()?;
+                drop_segments(&dir, &bases[i + 1..])?;
+                break;
+            }
+            expected_next = seg.next_offset();
+            segments.insert(base, seg);
+            if outcome.truncated_bytes > 0 && !is_last {
+                drop_segments(&dir, &bases[i + 1..])?;
+                break;
+            }
+        }
+        let stored_start = checkpoint::read(&dir, checkpoint::LOG_START_OFFSET);
+        if segments.is_empty() {
+            let base = stored_start.unwrap_or(0).max(0);
+            segments.insert(base, Segment::create(&dir, base, settings)?);
+        } else if let Some(last) = segments.values_mut().next_back() {
+            last.activate()?;
+        }
+        let first_base = segments.keys().next().copied().unwrap_or(0);
+        let log_end = segments
+            .values()
+            .next_back()
+            .map_or(0, Segment::next_offset);
+        let log_start_offset = stored_start
+            .unwrap_or(first_base)
+            .max(first_base)
+            .min(log_end);
+        let now = options.clock.now_ms();
+        let state = LogState {
+            config: options.config,
+            segments,
+            log_start_offset,
+            messages_since_flush: 0,
+            last_flush_ms: now,
+        };
+        let durable = if options.clean_shutdown {
+            log_end
+        } else {
+            recovery_point.min(log_end)
+        };
+        Ok(PartitionLog {
+            dir,
+            clock: options.clock,
+            state: RwLock::new(state),
+            durability: GroupCommit::new(durable),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn config(&self) -> LogConfig {
+        self.state.read().config.clone()
+    }
+
+    /// Replaces the config; applies to the next append, roll and housekeeping pass.
+    pub fn set_config(&self, config: LogConfig) {
+        let mut st = self.state.write();
+        let settings = settings_of(&config);
+        for seg in st.segments.values_mut() {
+            seg.set_settings(settings);
+        }
+        st.config = config;
+    }
+
+    pub fn log_start_offset(&self) -> i64 {
+        self.state.read().log_start_offset
+    }
+
+    pub fn log_end_offset(&self) -> i64 {
+        self.state.read().log_end_offset()
+    }
+
+    /// Total bytes of all segments.
+    pub fn size_bytes(&self) -> u64 {
+        self.state.read().segments.values().map(Segment::size).sum()
+    }
+
+    pub fn segment_count(&self) -> usize {
+        self.state.read().segments.len()
+    }
+
+    /// Base offsets of the segments, oldest first.
+    pub fn segment_bases(&self) -> Vec<i64> {
+        self.state.read().segments.keys().copied().collect()
+    }
+
+    /// Appends one or more producer batches. All are validated (length, CRC, magic, offset
+    /// deltas, `max.message.bytes`) before any byte is written; on any error nothing changes.
+    /// Offsets are assigned by patching each batch's `baseOffset` on its way to the file.
+    pub fn append(&self, batches: &[u8]) -> Result<AppendInfo> {
+        let max = self.state.read().config.max_message_bytes;
+        let located = batch::split_and_validate(batches, max)?;
+        let info = {
+            let mut st = self.state.write();
+            self.append_locked(&mut st, batches, &located)?
+        };
+        self.maybe_flush_by_count(info.last_offset + 1)?;
+        Ok(info)
+    }
+
+    fn append_locked(
+        &self,
+        st: &mut LogState,
+        batches: &[u8],
+        located: &[LocatedBatch],
+    ) -> Result<AppendInfo> {
+        let now = self.clock.now_ms();
+        let base_offset = st.log_end_offset();
+        let stamp = st.config.log_append_time;
+        let mut next = base_offset;
+        let mut pending = Vec::with_capacity(located.len());
+        let mut records = 0i64;
+        for b in located {
+            let h = &b.header;
+            pending.push(PendingBatch {
+                len: h.total_len(),
+                base_offset: next,
+                last_offset: next + h.last_offset_delta as i64,
+                max_timestamp: if stamp { now } else { h.max_timestamp },
+            });
+            records += h.record_count as i64;
+            next += h.last_offset_delta as i64 + 1;
+        }
+        let last_offset = next - 1;
+        self.maybe_roll(st, batches.len() as u64, last_offset, now)?;
+
+        let headers: Vec<[u8; 8]> = pending
+            .iter()
+            .map(|p| p.base_offset.to_be_bytes())
+            .collect();
+        let stamped;
+        let mut slices = Vec::with_capacity(located.len() * 2);
+        if stamp {
+            // LogAppendTime changes CRC-covered bytes, so this path needs its own copy.
+            let mut copy = batches.to_vec();
+            for (b, p) in located.iter().zip(&pending) {
+                let one = &mut copy[b.position..b.position + p.len];
+                batch::patch_base_offset(one, p.base_offset);
+                batch::stamp_log_append_time(one, now);
+            }
+            stamped = copy;
+            slices.push(IoSlice::new(&stamped));
+        } else {
+            for (b, h) in located.iter().zip(&headers) {
+                slices.push(IoSlice::new(h));
+                slices.push(IoSlice::new(
+                    &batches[b.position + 8..b.position + b.header.total_len()],
+                ));
+            }
+        }
+        st.active_mut().append(&slices, &pending)?;
+        st.messages_since_flush += records;
+        Ok(AppendInfo {
+            base_offset,
+            last_offset,
+            log_append_time: if stamp { now } else { -1 },
+            log_start_offset: st.log_start_offset,
+            record_count: records,
+        })
+    }
+
+    /// Rolls to a new active segment when the next append would overflow it by size, its
+    /// indexes are full, it is older than `segment.ms`, or relative offsets would overflow.
+    fn maybe_roll(
+        &self,
+        st: &mut LogState,
+        incoming: u64,
+        last_offset: i64,
+        now: i64,
+    ) -> Result<()> {
+        let cfg = st.config.clone();
+        let active = st.active();
+        if active.is_empty() {
+            return Ok(());
+        }
+        let too_big = active.size() + incoming > cfg.segment_bytes;
+        let too_old = active
+            .rolling_timestamp()
+            .is_some_and(|t| now.saturating_sub(t) > cfg.segment_ms);
+        let offsets_overflow = last_offset - active.base_offset() > u32::MAX as i64;
+        if too_big || too_old || offsets_overflow || active.indexes_full() {
+            self.roll(st)?;
+        }
+        Ok(())
+    }
+
+    /// Seals the active segment and starts a new one at the log end offset.
+    pub(crate) fn roll(&self, st: &mut LogState) -> Result<()> {
+        let base = st.log_end_offset();
+        let settings = st.settings();
+        // Sealing flushes the indexes of the old segment: once the recovery point passes it,
+        // recovery will trust them without a rescan.
+        let active = st.active_mut();
+        active.seal()?;
+        active.flush()?;
+        st.segments
+            .insert(base, Segment::create(&self.dir, base, settings)?);
+        Ok(())
+    }
+
+    /// Reads whole batches starting with the one holding `offset`, up to `max_bytes` (but
+    /// always at least one batch). Reading at the log end returns empty records.
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<ReadResult> {
+        let st = self.state.read();
+        let log_end = st.log_end_offset();
+        let log_start = st.log_start_offset;
+        if offset < log_start || offset > log_end {
+            return Err(Error::OffsetOutOfRange {
+                offset,
+                log_start,
+                log_end,
+            });
+        }
+        let mut records = Bytes::new();
+        if offset < log_end {
+            let floor = st
+                .segments
+                .range(..=offset)
+                .next_back()
+                .map_or(i64::MIN, |(b, _)| *b);
+            for seg in st.segments.range(floor..).map(|(_, s)| s) {
+                if let Some((pos, _)) = seg.find(offset)? {
+                    records = seg.read(pos, max_bytes)?;
+                    break;
+                }
+            }
+        }
+        Ok(ReadResult {
+            records,
+            log_start_offset: log_start,
+            log_end_offset: log_end,
+        })
+    }
+
+    /// The first record with a timestamp ≥ `timestamp`: its offset and timestamp.
+    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>> {
+        let st = self.state.read();
+        for seg in st.segments.values() {
+            if seg.max_timestamp() < timestamp {
+                continue;
+            }
+            if let Some((pos, h)) = seg.find_by_timestamp(timestamp)? {
+                let bytes = seg.read(pos, h.total_len())?;
+                for r in records::decode_batch(&bytes[..h.total_len()])? {
+                    let ts = if h.is_log_append_time() {
+                        h.max_timestamp
+                    } else {
+                        r.timestamp
+                    };
+                    if ts >= timestamp && r.offset >= st.log_start_offset {
+                        return Ok(Some((r.offset, ts)));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The record with the largest timestamp (the earliest such, as Kafka answers
+    /// ListOffsets MAX_TIMESTAMP): its offset and timestamp.
+    pub fn max_timestamp_record(&self) -> Result<Option<(i64, i64)>> {
+        let max = self
+            .state
+            .read()
+            .segments
+            .values()
+            .map(Segment::max_timestamp)
+            .max()
+            .unwrap_or(-1);
+        if max < 0 {
+            return Ok(None);
+        }
+        self.offset_for_timestamp(max)
+    }
+
+    /// Removes every record at or after `offset` (whole batches: the batch holding `offset`
+    /// goes too). Used by replication to cut a diverged tail.
+    pub fn truncate_to(&self, offset: i64) -> Result<()> {
+        let mut st = self.state.write();
+        if offset >= st.log_end_offset() {
+            return Ok(());
+        }
+        let doomed: Vec<i64> = st
+            .segments
+            .range(offset.saturating_add(1)..)
+            .map(|(b, _)| *b)
+            .collect();
+        for base in doomed {
+            if st.segments.len() == 1 {
+                break;
+            }
+            if let Some(seg) = st.segments.remove(&base) {
+                seg.delete()?;
+            }
+        }
+        let settings = st.settings();
+        if st.segments.is_empty() {
+            st.segments
+                .insert(offset, Segment::create(&self.dir, offset, settings)?);
+        }
+        let active = st.active_mut();
+        active.truncate_to(offset)?;
+        active.activate()?;
+        let end = st.log_end_offset();
+        if st.log_start_offset > end {
+            st.log_start_offset = end;
+            checkpoint::write(&self.dir, checkpoint::LOG_START_OFFSET, end)?;
+        }
+        self.durability.lower_to(end);
+        if checkpoint::read(&self.dir, checkpoint::RECOVERY_POINT).is_some_and(|rp| rp > end) {
+            checkpoint::write(&self.dir, checkpoint::RECOVERY_POINT, end)?;
+        }
+        Ok(())
+    }
+
+    /// Blocks until every offset below `end` is fsync'd; concurrent callers share fsyncs.
+    pub fn wait_durable(&self, end: i64) -> Result<()> {
+        self.durability.wait_durable(end, || self.flush_appended())
+    }
+
+    /// The offset below which everything is known to be on disk.
+    pub fn durable_offset(&self) -> i64 {
+        self.durability.durable()
+    }
+
+    /// fsyncs every segment that may hold unflushed data and returns the log end offset it
+    /// covered. Runs without the log lock: appends continue during the fsync.
+    fn flush_appended(&self) -> Result<i64> {
+        let durable = self.durability.durable();
+        let (end, files) = {
+            let mut st = self.state.write();
+            st.messages_since_flush = 0;
+            st.last_flush_ms = self.clock.now_ms();
+            let files: Vec<_> = st
+                .segments
+                .values()
+                .filter(|s| s.next_offset() > durable || s.base_offset() >= durable)
+                .map(|s| (s.log_file(), s.log_path().to_path_buf()))
+                .collect();
+            (st.log_end_offset(), files)
+        };
+        for (file, path) in files {
+            file.sync_data().map_err(|e| Error::io(path, e))?;
+        }
+        Ok(end)
+    }
+
+    fn maybe_flush_by_count(&self, end: i64) -> Result<()> {
+        let due = {
+            let st = self.state.read();
+            st.messages_since_flush >= st.config.flush_messages
+        };
+        if due {
+            self.wait_durable(end)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes when `flush.ms` has passed since the last flush (called by housekeeping).
+    pub fn flush_if_due(&self) -> Result<()> {
+        let (due, end) = {
+            let st = self.state.read();
+            let idle = self.clock.now_ms().saturating_sub(st.last_flush_ms);
+            (
+                st.messages_since_flush > 0 && idle >= st.config.flush_ms,
+                st.log_end_offset(),
+            )
+        };
+        if due {
+            self.wait_durable(end)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes everything and records the recovery point, so a restart after a crash rescans
+    /// only what came later.
+    pub fn checkpoint(&self) -> Result<()> {
+        let end = self.log_end_offset();
+        self.wait_durable(end)?;
+        checkpoint::write(&self.dir, checkpoint::RECOVERY_POINT, self.durable_offset())
+    }
+
+    /// Flushes, checkpoints and trims the active segment's indexes: the state a clean
+    /// shutdown leaves behind.
+    pub fn close(&self) -> Result<()> {
+        self.checkpoint()?;
+        let mut st = self.state.write();
+        let active = st.active_mut();
+        active.seal()?;
+        active.flush()
+    }
+
+    /// Removes the log's directory (topic deletion).
+    pub fn delete_files(&self) -> Result<()> {
+        std::fs::remove_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))
+    }
+}
+
+/// Base offsets of the `.log` files in `dir`, sorted; removes leftovers of interrupted
+/// compaction and checkpoint writes.
+fn list_segments(dir: &Path) -> Result<Vec<i64>> {
+    let mut bases = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".cleaned") || name.ends_with(".tmp") {
+            tracing::info!(file = %entry.path().display(), "removing leftover of an interrupted write");
+            let _ = std::fs::remove_file(entry.path());
+            continue;
+        }
+        if let Some(stem) = name.strip_suffix(".log") {
+            if let Ok(base) = stem.parse::<i64>() {
+                bases.push(base);
+            }
+        }
+    }
+    bases.sort_unstable();
+    Ok(bases)
+}
+
+fn drop_segments(dir: &Path, bases: &[i64]) -> Result<()> {
+    for &base in bases {
+        tracing::warn!(dir = %dir.display(), base, "removing segment after a recovery cut");
+        Segment::delete_files(dir, base)?;
+    }
+    Ok(())
+}
