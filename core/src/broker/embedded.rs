@@ -24,6 +24,8 @@ use uuid::Uuid;
 /// Marker written last by a clean shutdown and removed first at start.
 pub const CLEAN_SHUTDOWN: &str = ".clean-shutdown";
 const LOCK_FILE: &str = ".lock";
+/// Kafka's file for the directory's identity; strom keeps the cluster id there.
+const META_PROPERTIES: &str = "meta.properties";
 const PARTITION_METADATA: &str = "partition.metadata";
 /// Most partitions one topic may have; guards against a typo creating a million directories.
 pub const MAX_PARTITIONS: i32 = 10_000;
@@ -59,6 +61,7 @@ pub struct Broker {
 pub(crate) struct BrokerInner {
     dir: PathBuf,
     config: BrokerConfig,
+    cluster_id: String,
     /// Serializes admin changes: each is one metadata record, applied in log order.
     metadata: Mutex<MetadataLog>,
     topics: RwLock<HashMap<String, Arc<Topic>>>,
@@ -94,6 +97,7 @@ impl Broker {
         } else if dir.join(METADATA_DIR).exists() {
             tracing::warn!(dir = %dir.display(), "no clean shutdown marker: recovering logs");
         }
+        let cluster_id = load_or_create_cluster_id(&dir)?;
         let metadata = MetadataLog::open(&dir, Arc::clone(&config.clock), clean)?;
         let mut registry: BTreeMap<String, (Uuid, i32, TopicConfigs)> = BTreeMap::new();
         for change in metadata.replay()? {
@@ -119,6 +123,7 @@ impl Broker {
         let inner = Arc::new(BrokerInner {
             dir,
             config,
+            cluster_id,
             metadata: Mutex::new(metadata),
             topics: RwLock::new(topics),
             housekeeper: Mutex::new(None),
@@ -139,6 +144,21 @@ impl Broker {
 
     pub fn data_dir(&self) -> &Path {
         &self.inner.dir
+    }
+
+    /// The cluster id, created with the data directory and kept in `meta.properties`.
+    pub fn cluster_id(&self) -> &str {
+        &self.inner.cluster_id
+    }
+
+    /// The topic with this id (Fetch v13+ and DeleteTopics v6 address topics by id).
+    pub fn topic_by_id(&self, id: Uuid) -> Option<TopicDescription> {
+        self.inner
+            .topics
+            .read()
+            .values()
+            .find(|t| t.id == id)
+            .map(|t| t.describe())
     }
 
     /// Creates a topic; `partitions` of `None` uses `num.partitions`.
@@ -490,6 +510,27 @@ fn open_partition(
             .map_err(|e| Error::io(&meta, e))?;
     }
     Ok(Arc::new(log))
+}
+
+/// Reads `cluster.id` from `meta.properties`, creating the file with a new id if needed.
+fn load_or_create_cluster_id(dir: &Path) -> Result<String> {
+    let path = dir.join(META_PROPERTIES);
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        if let Some(id) = text
+            .lines()
+            .find_map(|l| l.strip_prefix("cluster.id="))
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+        {
+            return Ok(id.to_string());
+        }
+    }
+    // Kafka's cluster ids are 16 random bytes in URL-safe base64 (22 characters); the simple
+    // hex form of a UUID is just as unique and safe in every client.
+    let id = Uuid::new_v4().simple().to_string();
+    std::fs::write(&path, format!("version=1\ncluster.id={id}\nnode.id=1\n"))
+        .map_err(|e| Error::io(&path, e))?;
+    Ok(id)
 }
 
 /// The topic id a partition directory belongs to, from its `partition.metadata`.

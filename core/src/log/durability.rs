@@ -65,3 +65,63 @@ impl GroupCommit {
         st.durable = st.durable.min(end);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{mpsc, Arc};
+    use std::time::Duration;
+
+    #[test]
+    fn waiters_queued_behind_a_flush_share_the_next_one() {
+        let gc = Arc::new(GroupCommit::new(0));
+        let flushes = Arc::new(AtomicUsize::new(0));
+        let (inside_tx, inside_rx) = mpsc::channel();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let leader = {
+            let (gc, flushes) = (gc.clone(), flushes.clone());
+            std::thread::spawn(move || {
+                gc.wait_durable(1, || {
+                    flushes.fetch_add(1, Ordering::SeqCst);
+                    inside_tx.send(()).unwrap();
+                    release_rx.recv().unwrap();
+                    Ok(1)
+                })
+            })
+        };
+        inside_rx.recv().unwrap();
+        let followers: Vec<_> = (0..7)
+            .map(|_| {
+                let (gc, flushes) = (gc.clone(), flushes.clone());
+                std::thread::spawn(move || {
+                    gc.wait_durable(8, || {
+                        flushes.fetch_add(1, Ordering::SeqCst);
+                        Ok(8)
+                    })
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(50));
+        release_tx.send(()).unwrap();
+        leader.join().unwrap().unwrap();
+        for f in followers {
+            f.join().unwrap().unwrap();
+        }
+        // One flush for the leader, one shared by all seven followers.
+        assert_eq!(flushes.load(Ordering::SeqCst), 2);
+        assert_eq!(gc.durable(), 8);
+    }
+
+    #[test]
+    fn a_failed_flush_is_reported_and_retried_by_the_next_waiter() {
+        let gc = GroupCommit::new(0);
+        let e = gc.wait_durable(5, || {
+            Err(crate::error::Error::io("/x", std::io::Error::other("disk")))
+        });
+        assert!(e.is_err());
+        assert_eq!(gc.durable(), 0);
+        gc.wait_durable(5, || Ok(5)).unwrap();
+        assert_eq!(gc.durable(), 5);
+    }
+}

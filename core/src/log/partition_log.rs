@@ -95,6 +95,9 @@ pub struct PartitionLog {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) state: RwLock<LogState>,
     durability: GroupCommit,
+    /// The log end offset, published after every change so long-polling fetches can wait
+    /// for appends instead of sleeping.
+    end_offset: tokio::sync::watch::Sender<i64>,
 }
 
 impl PartitionLog {
@@ -170,6 +173,7 @@ impl PartitionLog {
             clock: options.clock,
             state: RwLock::new(state),
             durability: GroupCommit::new(durable),
+            end_offset: tokio::sync::watch::Sender::new(log_end),
         })
     }
 
@@ -189,6 +193,11 @@ impl PartitionLog {
             seg.set_settings(settings);
         }
         st.config = config;
+    }
+
+    /// A receiver that sees the log end offset change (appends and truncations).
+    pub fn watch_end_offset(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.end_offset.subscribe()
     }
 
     pub fn log_start_offset(&self) -> i64 {
@@ -221,7 +230,9 @@ impl PartitionLog {
         let located = batch::split_and_validate(batches, max)?;
         let info = {
             let mut st = self.state.write();
-            self.append_locked(&mut st, batches, &located)?
+            let info = self.append_locked(&mut st, batches, &located)?;
+            self.end_offset.send_replace(info.last_offset + 1);
+            info
         };
         self.maybe_flush_by_count(info.last_offset + 1)?;
         Ok(info)
@@ -436,6 +447,7 @@ impl PartitionLog {
             checkpoint::write(&self.dir, checkpoint::LOG_START_OFFSET, end)?;
         }
         self.durability.lower_to(end);
+        self.end_offset.send_replace(end);
         if checkpoint::read(&self.dir, checkpoint::RECOVERY_POINT).is_some_and(|rp| rp > end) {
             checkpoint::write(&self.dir, checkpoint::RECOVERY_POINT, end)?;
         }

@@ -29,10 +29,14 @@ pub struct SimpleRecord {
 }
 
 impl SimpleRecord {
-    pub fn new(key: Option<&[u8]>, value: Option<&[u8]>, timestamp: i64) -> Self {
+    pub fn new<K: AsRef<[u8]>, V: AsRef<[u8]>>(
+        key: Option<K>,
+        value: Option<V>,
+        timestamp: i64,
+    ) -> Self {
         SimpleRecord {
-            key: key.map(Bytes::copy_from_slice),
-            value: value.map(Bytes::copy_from_slice),
+            key: key.map(|k| Bytes::copy_from_slice(k.as_ref())),
+            value: value.map(|v| Bytes::copy_from_slice(v.as_ref())),
             timestamp,
             headers: Vec::new(),
         }

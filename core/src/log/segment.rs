@@ -166,7 +166,7 @@ impl Segment {
         }
         let start = match self.offset_index.last() {
             Some(e) => {
-                match self.header_at(e.position)? {
+                match self.header_at(e.position).ok().flatten() {
                     Some(h) if h.base_offset == e.offset => {}
                     _ => {
                         tracing::warn!(path = %self.index_path.display(), "offset index points at no batch; rebuilding");
@@ -350,7 +350,9 @@ impl Segment {
     pub fn find(&self, offset: i64) -> Result<Option<(u64, BatchHeader)>> {
         let mut pos = 0;
         if let Some(e) = self.offset_index.lookup(offset) {
-            match self.header_at(e.position)? {
+            // An index entry that does not land on its batch is damage, not an error for the
+            // reader: fall back to scanning the segment from its start.
+            match self.header_at(e.position).ok().flatten() {
                 Some(h) if h.base_offset == e.offset => pos = e.position,
                 _ => tracing::warn!(
                     path = %self.index_path.display(),

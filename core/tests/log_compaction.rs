@@ -1,0 +1,161 @@
+//! Compaction: the latest record per key wins, tombstones go after `delete.retention.ms`,
+//! offsets are preserved, with every codec.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use std::collections::BTreeMap;
+
+fn compacting(extra: &[(&str, &str)]) -> strom::log::LogConfig {
+    let mut o = vec![
+        ("cleanup.policy", "compact"),
+        ("segment.bytes", "1200"),
+        ("delete.retention.ms", "1000"),
+    ];
+    o.extend_from_slice(extra);
+    config(&o)
+}
+
+#[test]
+fn latest_value_per_key_survives_with_its_offset_for_every_codec() {
+    for codec in CODECS {
+        let dir = tempfile::tempdir().unwrap();
+        let c = clock(10_000);
+        let log = open(dir.path(), compacting(&[]), c.clone(), false);
+        // 30 rounds over 7 keys; round r writes value "r" for each key.
+        let mut latest: BTreeMap<String, (i64, String)> = BTreeMap::new();
+        for round in 0..30 {
+            let pairs: Vec<(String, String)> = (0..7)
+                .map(|k| (format!("k{k}"), format!("v{round}")))
+                .collect();
+            let refs: Vec<(&str, Option<&str>)> = pairs
+                .iter()
+                .map(|(k, v)| (k.as_str(), Some(v.as_str())))
+                .collect();
+            let info = log.append(&keyed(&refs, 10_000, codec)).unwrap();
+            for (i, (k, v)) in pairs.iter().enumerate() {
+                latest.insert(k.clone(), (info.base_offset + i as i64, v.clone()));
+            }
+        }
+        let before = read_all(&log);
+        assert_eq!(before.len(), 210);
+        assert!(log.segment_count() > 3, "{codec:?}: needs sealed segments");
+        let end = log.log_end_offset();
+
+        let outcome = log.clean().unwrap();
+        assert!(outcome.records_removed > 0, "{codec:?}");
+        assert!(outcome.bytes_after < outcome.bytes_before);
+        let after = read_all(&log);
+        assert_eq!(
+            log.log_end_offset(),
+            end,
+            "compaction never moves the log end"
+        );
+        // Every key's latest value is still there at its original offset.
+        for (k, (offset, v)) in &latest {
+            let r = after
+                .iter()
+                .find(|r| r.offset == *offset)
+                .unwrap_or_else(|| panic!("{codec:?}: latest {k} at {offset} is gone"));
+            assert_eq!(r.key.as_deref(), Some(k.as_bytes()));
+            assert_eq!(r.value.as_deref(), Some(v.as_bytes()));
+        }
+        // In the cleaned segments each key appears once; survivors are a subset of before.
+        let active_base = *log.segment_bases().last().unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for r in after.iter().filter(|r| r.offset < active_base) {
+            assert!(
+                seen.insert(r.key.clone()),
+                "{codec:?}: duplicate key in cleaned part"
+            );
+        }
+        for r in &after {
+            assert!(before.contains(r), "{codec:?}: compaction invented {r:?}");
+        }
+        // A second pass has nothing left to do.
+        assert_eq!(log.clean().unwrap().records_removed, 0);
+        // Survives a restart.
+        log.close().unwrap();
+        drop(log);
+        let log = open(dir.path(), compacting(&[]), c, true);
+        assert_eq!(read_all(&log), after, "{codec:?}");
+    }
+}
+
+#[test]
+fn tombstones_are_removed_only_after_delete_retention() {
+    for codec in CODECS {
+        let dir = tempfile::tempdir().unwrap();
+        let c = clock(100_000);
+        let log = open(dir.path(), compacting(&[]), c.clone(), false);
+        log.append(&keyed(
+            &[("a", Some("1")), ("b", Some("1"))],
+            100_000,
+            codec,
+        ))
+        .unwrap();
+        log.append(&keyed(&[("a", None)], 100_000, codec)).unwrap();
+        // Filler on another key to push the above into sealed segments.
+        for i in 0..20 {
+            let v = format!("{i:0>200}");
+            log.append(&keyed(&[("filler", Some(&v))], 100_000, codec))
+                .unwrap();
+        }
+        log.clean().unwrap();
+        let recs = read_all(&log);
+        assert!(recs
+            .iter()
+            .all(|r| r.key.as_deref() != Some(b"a".as_slice()) || r.value.is_none()));
+        assert!(
+            recs.iter().any(|r| r.offset == 2 && r.value.is_none()),
+            "{codec:?}: tombstone kept while younger than delete.retention.ms"
+        );
+        c.advance(1_001);
+        log.clean().unwrap();
+        let recs = read_all(&log);
+        assert!(
+            !recs
+                .iter()
+                .any(|r| r.key.as_deref() == Some(b"a".as_slice())),
+            "{codec:?}: tombstone dropped after delete.retention.ms"
+        );
+        assert!(recs
+            .iter()
+            .any(|r| r.offset == 1 && r.value.as_deref() == Some(b"1".as_slice())));
+    }
+}
+
+#[test]
+fn min_compaction_lag_and_delete_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = clock(0);
+    let log = open(
+        dir.path(),
+        compacting(&[("min.compaction.lag.ms", "5000")]),
+        c.clone(),
+        false,
+    );
+    for i in 0..20 {
+        let v = format!("{i:0>200}");
+        log.append(&keyed(&[("same", Some(&v))], 0, CODECS[0]))
+            .unwrap();
+    }
+    assert_eq!(
+        log.clean().unwrap().records_removed,
+        0,
+        "too young to compact"
+    );
+    c.advance(5_000);
+    assert!(log.clean().unwrap().records_removed > 0);
+
+    // With cleanup.policy=delete the cleaner does nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), config(&[("segment.bytes", "1200")]), c, false);
+    for i in 0..20 {
+        let v = format!("{i:0>200}");
+        log.append(&keyed(&[("same", Some(&v))], 0, CODECS[0]))
+            .unwrap();
+    }
+    assert_eq!(log.clean().unwrap(), strom::log::CleanOutcome::default());
+}
