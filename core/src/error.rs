@@ -44,6 +44,12 @@ pub enum Error {
     /// A partition count that is not allowed (zero, negative, or a decrease).
     #[error("invalid partitions: {0}")]
     InvalidPartitions(String),
+    /// A replication factor this cluster cannot provide.
+    #[error("replication factor {0} is not possible: this cluster has one broker")]
+    InvalidReplicationFactor(i32),
+    /// A manual replica assignment naming brokers that do not exist.
+    #[error("invalid replica assignment: {0}")]
+    InvalidReplicaAssignment(String),
     /// A topic config name or value Kafka would refuse.
     #[error("invalid config {name}: {reason}")]
     InvalidConfig { name: String, reason: String },
@@ -87,6 +93,8 @@ impl Error {
             Error::UnknownTopicOrPartition { .. } => ResponseError::UnknownTopicOrPartition,
             Error::InvalidPartitions(_) => ResponseError::InvalidPartitions,
             Error::InvalidConfig { .. } => ResponseError::InvalidConfig,
+            Error::InvalidReplicationFactor(_) => ResponseError::InvalidReplicationFactor,
+            Error::InvalidReplicaAssignment(_) => ResponseError::InvalidReplicaAssignment,
             Error::InvalidRequest(_) => ResponseError::InvalidRequest,
             Error::ShutDown => ResponseError::BrokerNotAvailable,
             Error::Metadata { .. } | Error::Io { .. } => ResponseError::KafkaStorageError,

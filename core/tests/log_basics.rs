@@ -41,6 +41,7 @@ fn offsets_are_assigned_and_read_back_across_rolls() {
     let mid = log.read(253, 1).unwrap().records;
     let h = BatchHeader::parse(&mid).unwrap();
     assert_eq!(h.base_offset, 250);
+    assert_eq!(h.partition_leader_epoch, 0, "the leader stamps its epoch");
     assert_eq!(
         mid.len(),
         h.total_len(),

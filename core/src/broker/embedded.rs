@@ -169,27 +169,8 @@ impl Broker {
         configs: TopicConfigs,
     ) -> Result<TopicDescription> {
         self.inner.check_open()?;
-        topic_name::validate(name)?;
-        let partitions = partitions.unwrap_or(self.inner.config.default_partitions);
-        check_partition_count(partitions)?;
-        let log_config = LogConfig::from_overrides(&configs)?;
         let meta = self.inner.metadata.lock();
-        {
-            let topics = self.inner.topics.read();
-            if topics.contains_key(name) {
-                return Err(Error::TopicExists(name.to_string()));
-            }
-            if let Some(other) = topics.keys().find(|t| topic_name::collides(t, name)) {
-                return Err(Error::InvalidTopic {
-                    name: name.to_string(),
-                    reason: if other.contains('.') {
-                        "collides with an existing topic that differs only in '.' vs '_'"
-                    } else {
-                        "collides with an existing topic that differs only in '_' vs '.'"
-                    },
-                });
-            }
-        }
+        let (partitions, log_config) = self.validate_new_topic(name, partitions, &configs)?;
         let id = Uuid::new_v4();
         meta.append(&MetadataRecord::TopicCreated {
             name: name.to_string(),
@@ -219,6 +200,36 @@ impl Broker {
         let description = topic.describe();
         self.inner.topics.write().insert(name.to_string(), topic);
         Ok(description)
+    }
+
+    /// Every check `create_topic` makes, without creating anything (CreateTopics with
+    /// `validate_only`). Returns the partition count and the parsed config.
+    pub fn validate_new_topic(
+        &self,
+        name: &str,
+        partitions: Option<i32>,
+        configs: &TopicConfigs,
+    ) -> Result<(i32, LogConfig)> {
+        topic_name::validate(name)?;
+        let partitions = partitions.unwrap_or(self.inner.config.default_partitions);
+        check_partition_count(partitions)?;
+        let log_config = LogConfig::from_overrides(configs)?;
+        let topics = self.inner.topics.read();
+        if topics.contains_key(name) {
+            return Err(Error::TopicExists(name.to_string()));
+        }
+        if topics.keys().any(|t| topic_name::collides(t, name)) {
+            return Err(Error::InvalidTopic {
+                name: name.to_string(),
+                reason: "collides with an existing topic that differs only in '.' vs '_'",
+            });
+        }
+        Ok((partitions, log_config))
+    }
+
+    /// `num.partitions`.
+    pub fn default_partitions(&self) -> i32 {
+        self.inner.config.default_partitions
     }
 
     /// Every topic, sorted by name.

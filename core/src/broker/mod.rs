@@ -1,6 +1,7 @@
 //! The broker: topic registry on a metadata log, embedded API, background housekeeping.
 //! Request handlers for the Kafka protocol will live here too, one file per API family.
 
+pub mod admin;
 pub mod embedded;
 pub mod housekeeping;
 pub mod metadata;

@@ -21,102 +21,56 @@ enum Kind {
     List(&'static [&'static str]),
 }
 
-/// Every topic config strom honours: name, Kafka's default, value kind, what it does.
-const KNOWN: &[(&str, &str, Kind, &str)] = &[
-    (
-        "cleanup.policy",
-        "delete",
-        Kind::List(&["delete", "compact"]),
-        "delete old segments, compact by key, or both",
-    ),
-    (
-        "compression.type",
-        "producer",
-        Kind::Choice(&["producer"]),
-        "batches are stored as the producer compressed them",
-    ),
-    (
-        "delete.retention.ms",
-        "86400000",
-        Kind::Long(0),
-        "how long tombstones survive compaction",
-    ),
-    (
-        "flush.messages",
-        "9223372036854775807",
-        Kind::Long(1),
-        "fsync after this many appended messages",
-    ),
-    (
-        "flush.ms",
-        "9223372036854775807",
-        Kind::Long(0),
-        "fsync when the oldest unflushed append is this old",
-    ),
-    (
-        "index.interval.bytes",
-        "4096",
-        Kind::Int(0),
-        "log bytes between offset index entries",
-    ),
-    (
-        "max.message.bytes",
-        "1048588",
-        Kind::Int(0),
-        "largest record batch accepted",
-    ),
-    (
-        "message.timestamp.type",
-        "CreateTime",
-        Kind::Choice(&["CreateTime", "LogAppendTime"]),
-        "keep producer timestamps or stamp the append time",
-    ),
-    (
-        "min.compaction.lag.ms",
-        "0",
-        Kind::Long(0),
-        "records younger than this are not compacted",
-    ),
-    (
-        "retention.bytes",
-        "-1",
-        Kind::Long(-1),
-        "delete old segments while the partition is larger",
-    ),
-    (
-        "retention.ms",
-        "604800000",
-        Kind::Long(-1),
-        "delete segments whose newest record is older",
-    ),
-    (
-        "segment.bytes",
-        "1073741824",
-        Kind::Int(1),
-        "roll the active segment at this size",
-    ),
-    (
-        "segment.index.bytes",
-        "10485760",
-        Kind::Int(12),
-        "preallocated size of each index",
-    ),
-    (
-        "segment.ms",
-        "604800000",
-        Kind::Long(1),
-        "roll the active segment after this long",
-    ),
+/// Every topic config strom honours: name, Kafka's default, value kind, what it does, and
+/// the broker-level config Kafka names as its default (its "synonym").
+#[rustfmt::skip]
+const KNOWN: &[(&str, &str, Kind, &str, &str)] = &[
+    ("cleanup.policy", "delete", Kind::List(&["delete", "compact"]), "delete old segments, compact by key, or both", "log.cleanup.policy"),
+    ("compression.type", "producer", Kind::Choice(&["producer"]), "batches are stored as the producer compressed them", "compression.type"),
+    ("delete.retention.ms", "86400000", Kind::Long(0), "how long tombstones survive compaction", "log.cleaner.delete.retention.ms"),
+    ("flush.messages", "9223372036854775807", Kind::Long(1), "fsync after this many appended messages", "log.flush.interval.messages"),
+    ("flush.ms", "9223372036854775807", Kind::Long(0), "fsync when the oldest unflushed append is this old", "log.flush.interval.ms"),
+    ("index.interval.bytes", "4096", Kind::Int(0), "log bytes between offset index entries", "log.index.interval.bytes"),
+    ("max.message.bytes", "1048588", Kind::Int(0), "largest record batch accepted", "message.max.bytes"),
+    ("message.timestamp.type", "CreateTime", Kind::Choice(&["CreateTime", "LogAppendTime"]), "keep producer timestamps or stamp the append time", "log.message.timestamp.type"),
+    ("min.compaction.lag.ms", "0", Kind::Long(0), "records younger than this are not compacted", "log.cleaner.min.compaction.lag.ms"),
+    ("retention.bytes", "-1", Kind::Long(-1), "delete old segments while the partition is larger", "log.retention.bytes"),
+    ("retention.ms", "604800000", Kind::Long(-1), "delete segments whose newest record is older", "log.retention.ms"),
+    ("segment.bytes", "1073741824", Kind::Int(1), "roll the active segment at this size", "log.segment.bytes"),
+    ("segment.index.bytes", "10485760", Kind::Int(12), "preallocated size of each index", "log.index.size.max.bytes"),
+    ("segment.ms", "604800000", Kind::Long(1), "roll the active segment after this long", "log.roll.ms"),
 ];
+
+/// How DescribeConfigs presents a config (Kafka's `ConfigType` numbering).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigInfo {
+    pub name: &'static str,
+    pub default: &'static str,
+    pub doc: &'static str,
+    pub broker_synonym: &'static str,
+    /// 3 = INT, 5 = LONG, 2 = STRING, 7 = LIST.
+    pub type_id: i8,
+}
 
 /// Kafka's default for a known config name.
 pub fn default_of(name: &str) -> Option<&'static str> {
     KNOWN.iter().find(|k| k.0 == name).map(|k| k.1)
 }
 
-/// All known names with their defaults and documentation, for DescribeConfigs.
-pub fn known() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
-    KNOWN.iter().map(|k| (k.0, k.1, k.3))
+/// Every known topic config, for DescribeConfigs.
+pub fn known() -> impl Iterator<Item = ConfigInfo> {
+    KNOWN.iter().map(|k| ConfigInfo {
+        name: k.0,
+        default: k.1,
+        doc: k.3,
+        broker_synonym: k.4,
+        type_id: match k.2 {
+            Kind::Int(_) => 3,
+            Kind::Long(_) => 5,
+            Kind::Choice(_) => 2,
+            Kind::List(_) => 7,
+        },
+    })
 }
 
 fn invalid(name: &str, reason: impl Into<String>) -> Error {

@@ -17,6 +17,10 @@ use std::io::IoSlice;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The leader epoch of every partition while strom runs a single node: Metadata reports it,
+/// appends stamp it into each batch, OffsetForLeaderEpoch answers for it.
+pub const LEADER_EPOCH: i32 = 0;
+
 /// What an append did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AppendInfo {
@@ -263,10 +267,20 @@ impl PartitionLog {
         }
         let last_offset = next - 1;
         self.maybe_roll(st, batches.len() as u64, last_offset, now)?;
+        let epoch = LEADER_EPOCH.to_be_bytes();
 
-        let headers: Vec<[u8; 8]> = pending
+        // baseOffset and partitionLeaderEpoch sit outside the CRC; the leader stamps both, as
+        // Kafka does, so consumers validating epochs see the epoch Metadata reports.
+        let headers: Vec<[u8; 16]> = located
             .iter()
-            .map(|p| p.base_offset.to_be_bytes())
+            .zip(&pending)
+            .map(|(b, p)| {
+                let mut h = [0u8; 16];
+                h[..8].copy_from_slice(&p.base_offset.to_be_bytes());
+                h[8..12].copy_from_slice(&batches[b.position + 8..b.position + 12]);
+                h[12..].copy_from_slice(&epoch);
+                h
+            })
             .collect();
         let stamped;
         let mut slices = Vec::with_capacity(located.len() * 2);
@@ -276,6 +290,7 @@ impl PartitionLog {
             for (b, p) in located.iter().zip(&pending) {
                 let one = &mut copy[b.position..b.position + p.len];
                 batch::patch_base_offset(one, p.base_offset);
+                one[12..16].copy_from_slice(&epoch);
                 batch::stamp_log_append_time(one, now);
             }
             stamped = copy;
@@ -284,7 +299,7 @@ impl PartitionLog {
             for (b, h) in located.iter().zip(&headers) {
                 slices.push(IoSlice::new(h));
                 slices.push(IoSlice::new(
-                    &batches[b.position + 8..b.position + b.header.total_len()],
+                    &batches[b.position + 16..b.position + b.header.total_len()],
                 ));
             }
         }

@@ -1,0 +1,292 @@
+//! DescribeConfigs, AlterConfigs and IncrementalAlterConfigs for topics; broker resources are
+//! described read-only (the defaults topics inherit, under Kafka's broker config names).
+
+use super::topics::{NODE_ID, SOURCE_DEFAULT, SOURCE_TOPIC};
+use super::{error_parts, str, RESOURCE_BROKER, RESOURCE_TOPIC};
+use crate::broker::Broker;
+use crate::error::Error;
+use crate::log::config;
+use crate::log::TopicConfigs;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::describe_configs_response::{
+    DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
+};
+use kafka_protocol::messages::{
+    alter_configs_response, incremental_alter_configs_response, AlterConfigsRequest,
+    AlterConfigsResponse, DescribeConfigsRequest, DescribeConfigsResponse,
+    IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
+};
+use kafka_protocol::protocol::StrBytes;
+
+pub fn describe_configs(
+    broker: &Broker,
+    req: DescribeConfigsRequest,
+    version: i16,
+) -> DescribeConfigsResponse {
+    let mut out = DescribeConfigsResponse::default();
+    for res in req.resources {
+        let wanted = |name: &str| {
+            // Null or empty asks for every config, as in Kafka.
+            res.configuration_keys
+                .as_ref()
+                .is_none_or(|keys| keys.is_empty() || keys.iter().any(|k| k.as_str() == name))
+        };
+        let mut result = DescribeConfigsResult::default()
+            .with_resource_type(res.resource_type)
+            .with_resource_name(res.resource_name.clone())
+            .with_error_message(None);
+        match res.resource_type {
+            RESOURCE_TOPIC => match broker.topic(res.resource_name.as_str()) {
+                Some(t) => {
+                    result.configs = config::known()
+                        .filter(|c| wanted(c.name))
+                        .map(|c| {
+                            let over = t.configs.get(c.name);
+                            let mut synonyms = Vec::new();
+                            if req.include_synonyms {
+                                if let Some(v) = over {
+                                    synonyms.push(synonym(c.name, v, SOURCE_TOPIC));
+                                }
+                                synonyms.push(synonym(c.broker_synonym, c.default, SOURCE_DEFAULT));
+                            }
+                            entry(
+                                c,
+                                over.map_or(c.default, String::as_str),
+                                if over.is_some() {
+                                    SOURCE_TOPIC
+                                } else {
+                                    SOURCE_DEFAULT
+                                },
+                                false,
+                                synonyms,
+                                version,
+                                req.include_documentation,
+                            )
+                        })
+                        .collect();
+                }
+                None => {
+                    result.error_code = ResponseError::UnknownTopicOrPartition.code();
+                    result.error_message =
+                        Some(str(format!("unknown topic {}", res.resource_name.as_str())));
+                }
+            },
+            RESOURCE_BROKER if broker_name_ok(res.resource_name.as_str()) => {
+                result.configs = config::known()
+                    .filter(|c| wanted(c.broker_synonym))
+                    .map(|c| {
+                        let info = config::ConfigInfo {
+                            name: c.broker_synonym,
+                            ..c
+                        };
+                        let synonyms = if req.include_synonyms {
+                            vec![synonym(c.broker_synonym, c.default, SOURCE_DEFAULT)]
+                        } else {
+                            Vec::new()
+                        };
+                        entry(
+                            info,
+                            c.default,
+                            SOURCE_DEFAULT,
+                            true,
+                            synonyms,
+                            version,
+                            req.include_documentation,
+                        )
+                    })
+                    .collect();
+            }
+            other => {
+                result.error_code = ResponseError::InvalidRequest.code();
+                result.error_message = Some(str(format!(
+                    "config resource type {other} named {:?} is not describable on this broker",
+                    res.resource_name.as_str()
+                )));
+            }
+        }
+        out.results.push(result);
+    }
+    out
+}
+
+fn broker_name_ok(name: &str) -> bool {
+    name.is_empty() || name == NODE_ID.to_string()
+}
+
+fn synonym(name: &str, value: &str, source: i8) -> DescribeConfigsSynonym {
+    DescribeConfigsSynonym::default()
+        .with_name(str(name))
+        .with_value(Some(str(value)))
+        .with_source(source)
+}
+
+fn entry(
+    c: config::ConfigInfo,
+    value: &str,
+    source: i8,
+    read_only: bool,
+    synonyms: Vec<DescribeConfigsSynonym>,
+    version: i16,
+    docs: bool,
+) -> DescribeConfigsResourceResult {
+    let mut e = DescribeConfigsResourceResult::default()
+        .with_name(str(c.name))
+        .with_value(Some(str(value)))
+        .with_read_only(read_only)
+        .with_config_source(source)
+        .with_synonyms(synonyms)
+        .with_documentation(None);
+    if version >= 3 {
+        e.config_type = c.type_id;
+        if docs {
+            e.documentation = Some(str(c.doc));
+        }
+    }
+    e
+}
+
+/// Applies one resource's change to a topic, or says why not.
+fn alter_topic(
+    broker: &Broker,
+    resource_type: i8,
+    name: &StrBytes,
+    validate_only: bool,
+    change: impl FnOnce(&mut TopicConfigs) -> Result<(), Error>,
+) -> Result<(), Error> {
+    if resource_type != RESOURCE_TOPIC {
+        return Err(Error::InvalidRequest(format!(
+            "config resource type {resource_type} cannot be altered: strom has no dynamic broker configs"
+        )));
+    }
+    let topic = broker
+        .topic(name.as_str())
+        .ok_or_else(|| Error::UnknownTopicOrPartition {
+            topic: name.as_str().to_string(),
+            partition: -1,
+        })?;
+    let mut configs = topic.configs;
+    change(&mut configs)?;
+    if validate_only {
+        crate::log::LogConfig::from_overrides(&configs).map(|_| ())
+    } else {
+        broker.set_topic_configs(name.as_str(), configs).map(|_| ())
+    }
+}
+
+/// AlterConfigs: the given set replaces every override of the topic.
+pub fn alter_configs(broker: &Broker, req: AlterConfigsRequest) -> AlterConfigsResponse {
+    let mut out = AlterConfigsResponse::default();
+    for res in req.resources {
+        let outcome = alter_topic(
+            broker,
+            res.resource_type,
+            &res.resource_name,
+            req.validate_only,
+            |c| {
+                c.clear();
+                for a in &res.configs {
+                    if let Some(v) = &a.value {
+                        c.insert(a.name.as_str().to_string(), v.as_str().to_string());
+                    }
+                }
+                Ok(())
+            },
+        );
+        let mut r = alter_configs_response::AlterConfigsResourceResponse::default()
+            .with_resource_type(res.resource_type)
+            .with_resource_name(res.resource_name)
+            .with_error_message(None);
+        if let Err(e) = outcome {
+            let (code, msg) = error_parts(&e);
+            r = r.with_error_code(code).with_error_message(msg);
+        }
+        out.responses.push(r);
+    }
+    out
+}
+
+/// IncrementalAlterConfigs: SET (0), DELETE (1), APPEND (2) and SUBTRACT (3) per config.
+pub fn incremental_alter_configs(
+    broker: &Broker,
+    req: IncrementalAlterConfigsRequest,
+) -> IncrementalAlterConfigsResponse {
+    let mut out = IncrementalAlterConfigsResponse::default();
+    for res in req.resources {
+        let outcome = alter_topic(
+            broker,
+            res.resource_type,
+            &res.resource_name,
+            req.validate_only,
+            |c| {
+                for a in &res.configs {
+                    let name = a.name.as_str().to_string();
+                    let value = a.value.as_ref().map(|v| v.as_str().to_string());
+                    apply_op(c, name, a.config_operation, value)?;
+                }
+                Ok(())
+            },
+        );
+        let mut r = incremental_alter_configs_response::AlterConfigsResourceResponse::default()
+            .with_resource_type(res.resource_type)
+            .with_resource_name(res.resource_name)
+            .with_error_message(None);
+        if let Err(e) = outcome {
+            let (code, msg) = error_parts(&e);
+            r = r.with_error_code(code).with_error_message(msg);
+        }
+        out.responses.push(r);
+    }
+    out
+}
+
+fn apply_op(
+    c: &mut TopicConfigs,
+    name: String,
+    op: i8,
+    value: Option<String>,
+) -> Result<(), Error> {
+    let need_value = |v: Option<String>| {
+        v.ok_or_else(|| Error::InvalidConfig {
+            name: name.clone(),
+            reason: "this operation needs a value".into(),
+        })
+    };
+    match op {
+        0 => {
+            let v = need_value(value)?;
+            c.insert(name, v);
+        }
+        1 => {
+            c.remove(&name);
+        }
+        2 | 3 => {
+            let v = need_value(value)?;
+            let current = c
+                .get(&name)
+                .cloned()
+                .or_else(|| config::default_of(&name).map(str::to_string))
+                .unwrap_or_default();
+            let mut items: Vec<String> = current
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+            for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                if op == 2 {
+                    if !items.iter().any(|i| i == item) {
+                        items.push(item.to_string());
+                    }
+                } else {
+                    items.retain(|i| i != item);
+                }
+            }
+            c.insert(name, items.join(","));
+        }
+        other => {
+            return Err(Error::InvalidRequest(format!(
+                "unknown config operation {other}"
+            )));
+        }
+    }
+    Ok(())
+}
