@@ -38,6 +38,16 @@ pub enum Error {
     /// Creating a topic that exists already.
     #[error("topic {0:?} already exists")]
     TopicExists(String),
+    /// An idempotent producer batch whose sequence does not follow the last one.
+    #[error("out of order sequence number: {0}")]
+    OutOfOrderSequence(String),
+    /// An idempotent producer batch from an epoch older than the partition has seen.
+    #[error("producer {producer_id} epoch {epoch} is older than the current epoch {current}")]
+    InvalidProducerEpoch {
+        producer_id: i64,
+        epoch: i16,
+        current: i16,
+    },
     /// A topic or partition that does not exist.
     #[error("unknown topic or partition: {topic}-{partition}")]
     UnknownTopicOrPartition { topic: String, partition: i32 },
@@ -93,6 +103,8 @@ impl Error {
             Error::UnknownTopicOrPartition { .. } => ResponseError::UnknownTopicOrPartition,
             Error::InvalidPartitions(_) => ResponseError::InvalidPartitions,
             Error::InvalidConfig { .. } => ResponseError::InvalidConfig,
+            Error::OutOfOrderSequence(_) => ResponseError::OutOfOrderSequenceNumber,
+            Error::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
             Error::InvalidReplicationFactor(_) => ResponseError::InvalidReplicationFactor,
             Error::InvalidReplicaAssignment(_) => ResponseError::InvalidReplicaAssignment,
             Error::InvalidRequest(_) => ResponseError::InvalidRequest,

@@ -78,8 +78,13 @@ fn latest_value_per_key_survives_with_its_offset_for_every_codec() {
         // Survives a restart.
         log.close().unwrap();
         drop(log);
-        let log = open(dir.path(), compacting(&[]), c, true);
+        let log = open(dir.path(), compacting(&[]), c.clone(), true);
         assert_eq!(read_all(&log), after, "{codec:?}");
+        // And a crash restart: recovery must tell compacted segments from lost data.
+        drop(log);
+        let log = open(dir.path(), compacting(&[]), c, false);
+        assert_eq!(read_all(&log), after, "{codec:?} after recovery");
+        assert_eq!(log.log_end_offset(), end);
     }
 }
 

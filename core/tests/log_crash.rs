@@ -209,3 +209,18 @@ fn a_missing_index_is_rebuilt() {
     let log = open(dir.path(), cfg(), clock(0), true);
     assert_eq!(read_all(&log), all);
 }
+
+#[test]
+fn an_emptied_first_segment_drops_everything_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), false);
+    let first = files_with(dir.path(), "log").remove(0);
+    cut(&first, 0);
+    let log = open(dir.path(), cfg(), clock(0), false);
+    assert!(
+        read_all(&log).is_empty(),
+        "later segments no longer continue the log"
+    );
+    assert_eq!(log.log_end_offset(), 0);
+    assert_eq!(log.segment_count(), 1);
+}

@@ -222,6 +222,27 @@ pub fn stamp_log_append_time(batch: &mut [u8], now_ms: i64) {
     batch[17..21].copy_from_slice(&crc.to_be_bytes());
 }
 
+/// A batch with no records that holds offset `offset` in place. The cleaner writes one where
+/// compaction removed the last records of a segment, so every sealed segment still ends
+/// exactly where the next one begins (Kafka's v2 format allows empty batches for this).
+pub fn empty_batch(offset: i64, timestamp: i64, leader_epoch: i32) -> Vec<u8> {
+    let mut b = vec![0u8; HEADER_LEN];
+    b[..8].copy_from_slice(&offset.to_be_bytes());
+    b[8..12].copy_from_slice(&((HEADER_LEN - LOG_OVERHEAD) as i32).to_be_bytes());
+    b[12..16].copy_from_slice(&leader_epoch.to_be_bytes());
+    b[16] = MAGIC_V2 as u8;
+    // attributes 0, lastOffsetDelta 0
+    b[27..35].copy_from_slice(&timestamp.to_be_bytes());
+    b[35..43].copy_from_slice(&timestamp.to_be_bytes());
+    b[43..51].copy_from_slice(&(-1i64).to_be_bytes());
+    b[51..53].copy_from_slice(&(-1i16).to_be_bytes());
+    b[53..57].copy_from_slice(&(-1i32).to_be_bytes());
+    // recordCount 0
+    let crc = crc32c::crc32c(&b[CRC_START..]);
+    b[17..21].copy_from_slice(&crc.to_be_bytes());
+    b
+}
+
 /// One batch located inside a buffer.
 #[derive(Debug, Clone, Copy)]
 pub struct LocatedBatch {

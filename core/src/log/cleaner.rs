@@ -70,9 +70,13 @@ impl PartitionLog {
         for (base, size) in cleanable {
             let mut out = Vec::with_capacity(size as usize / 2);
             let mut removed = 0u64;
+            let mut last: Option<BatchHeader> = None;
+            let mut out_end = i64::MIN;
             self.for_each_batch(base, |_, h, bytes| {
+                last = Some(*h);
                 if h.is_control() {
                     out.extend_from_slice(bytes);
+                    out_end = h.last_offset();
                     return Ok(());
                 }
                 let recs = records::decode_batch(bytes)?;
@@ -92,7 +96,9 @@ impl PartitionLog {
                 removed += (total - kept.len()) as u64;
                 if kept.len() == total {
                     out.extend_from_slice(bytes);
+                    out_end = h.last_offset();
                 } else if !kept.is_empty() {
+                    out_end = kept.iter().map(|r| r.offset).max().unwrap_or(out_end);
                     let codec = h
                         .codec()
                         .ok_or_else(|| Error::CorruptBatch("unknown codec".into()))?;
@@ -107,6 +113,15 @@ impl PartitionLog {
             })?;
             if removed == 0 {
                 continue;
+            }
+            // Keep the segment's last offset in place, so its end still meets the next
+            // segment's base and recovery can tell compaction from lost data.
+            if let Some(h) = last.filter(|h| h.last_offset() > out_end) {
+                out.extend_from_slice(&batch::empty_batch(
+                    h.last_offset(),
+                    h.max_timestamp,
+                    h.partition_leader_epoch,
+                ));
             }
             if self.replace_segment(base, size, &out)? {
                 outcome.segments_rewritten += 1;
@@ -186,12 +201,8 @@ impl PartitionLog {
         checkpoint::sync_dir(&self.dir)?;
         drop(old);
         let (seg, _) = Segment::open(&self.dir, base, settings, false, true)?;
-        if seg.is_empty() && st.segments.range(..base).next().is_some() {
-            seg.delete()?;
-        } else {
-            seg.flush()?;
-            st.segments.insert(base, seg);
-        }
+        seg.flush()?;
+        st.segments.insert(base, seg);
         tracing::info!(dir = %self.dir.display(), base, before = expected_size, after = cleaned.len(), "compacted segment");
         Ok(true)
     }

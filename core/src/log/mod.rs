@@ -8,6 +8,7 @@ pub mod config;
 pub mod durability;
 pub mod index;
 pub mod partition_log;
+pub mod producer_state;
 pub mod records;
 pub mod retention;
 pub mod segment;

@@ -8,6 +8,7 @@ use crate::log::batch::{self, LocatedBatch};
 use crate::log::checkpoint;
 use crate::log::config::LogConfig;
 use crate::log::durability::GroupCommit;
+use crate::log::producer_state::{self, ProducerState, SequenceCheck};
 use crate::log::records;
 use crate::log::segment::{PendingBatch, Segment, SegmentSettings};
 use bytes::Bytes;
@@ -57,6 +58,7 @@ pub(crate) struct LogState {
     pub(crate) log_start_offset: i64,
     pub(crate) messages_since_flush: i64,
     pub(crate) last_flush_ms: i64,
+    pub(crate) producers: ProducerState,
 }
 
 impl LogState {
@@ -130,8 +132,16 @@ impl PartitionLog {
         for (i, &base) in bases.iter().enumerate() {
             let is_last = i + 1 == bases.len();
             let (seg, outcome) = Segment::open(&dir, base, settings, is_last, base >= rescan_from)?;
-            if base < expected_next {
-                tracing::warn!(dir = %dir.display(), base, "segment overlaps its predecessor; dropping it and everything after");
+            // Rolls, retention and compaction all keep each sealed segment ending exactly where
+            // the next begins; anything else means the predecessor lost its tail or this
+            // segment is misplaced, and nothing from here on can be trusted to be in order.
+            if i > 0 && base != expected_next {
+                tracing::warn!(
+                    dir = %dir.display(),
+                    base,
+                    expected = expected_next,
+                    "segment does not continue its predecessor; dropping it and everything after"
+                );
                 seg.delete()?;
                 drop_segments(&dir, &bases[i + 1..])?;
                 break;
@@ -160,12 +170,14 @@ impl PartitionLog {
             .max(first_base)
             .min(log_end);
         let now = options.clock.now_ms();
+        let producers = rebuild_producer_state(&dir, &segments, log_start_offset, log_end, now)?;
         let state = LogState {
             config: options.config,
             segments,
             log_start_offset,
             messages_since_flush: 0,
             last_flush_ms: now,
+            producers,
         };
         let durable = if options.clean_shutdown {
             log_end
@@ -266,6 +278,35 @@ impl PartitionLog {
             next += h.last_offset_delta as i64 + 1;
         }
         let last_offset = next - 1;
+        // Idempotence is decided before a byte is written. Several batches in one request are
+        // checked against a scratch copy that sees the earlier ones.
+        let mut scratch: Option<ProducerState> = None;
+        for (b, p) in located.iter().zip(&pending) {
+            match scratch.as_ref().unwrap_or(&st.producers).check(&b.header)? {
+                SequenceCheck::Append => {}
+                SequenceCheck::Duplicate(m) if located.len() == 1 => {
+                    return Ok(AppendInfo {
+                        base_offset: m.base_offset,
+                        last_offset: m.last_offset,
+                        log_append_time: -1,
+                        log_start_offset: st.log_start_offset,
+                        record_count: b.header.record_count as i64,
+                    });
+                }
+                SequenceCheck::Duplicate(_) => {
+                    return Err(Error::InvalidRecord(
+                        "a retried idempotent batch must be sent alone".into(),
+                    ));
+                }
+            }
+            if located.len() > 1 && b.header.producer_id >= 0 {
+                scratch.get_or_insert_with(|| st.producers.clone()).record(
+                    &b.header,
+                    p.base_offset,
+                    now,
+                );
+            }
+        }
         self.maybe_roll(st, batches.len() as u64, last_offset, now)?;
         let epoch = LEADER_EPOCH.to_be_bytes();
 
@@ -304,6 +345,9 @@ impl PartitionLog {
             }
         }
         st.active_mut().append(&slices, &pending)?;
+        for (b, p) in located.iter().zip(&pending) {
+            st.producers.record(&b.header, p.base_offset, now);
+        }
         st.messages_since_flush += records;
         Ok(AppendInfo {
             base_offset,
@@ -457,6 +501,7 @@ impl PartitionLog {
         active.truncate_to(offset)?;
         active.activate()?;
         let end = st.log_end_offset();
+        st.producers.truncate_to(end);
         if st.log_start_offset > end {
             st.log_start_offset = end;
             checkpoint::write(&self.dir, checkpoint::LOG_START_OFFSET, end)?;
@@ -533,7 +578,18 @@ impl PartitionLog {
     pub fn checkpoint(&self) -> Result<()> {
         let end = self.log_end_offset();
         self.wait_durable(end)?;
-        checkpoint::write(&self.dir, checkpoint::RECOVERY_POINT, self.durable_offset())
+        checkpoint::write(&self.dir, checkpoint::RECOVERY_POINT, self.durable_offset())?;
+        let (end, producers) = {
+            let mut st = self.state.write();
+            st.producers.expire(self.clock.now_ms());
+            (st.log_end_offset(), st.producers.clone())
+        };
+        producer_state::write_snapshot(&self.dir, end, &producers)
+    }
+
+    /// The idempotent producer state (a copy), for inspection.
+    pub fn producer_state(&self) -> ProducerState {
+        self.state.read().producers.clone()
     }
 
     /// Flushes, checkpoints and trims the active segment's indexes: the state a clean
@@ -550,6 +606,31 @@ impl PartitionLog {
     pub fn delete_files(&self) -> Result<()> {
         std::fs::remove_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))
     }
+}
+
+/// The snapshot if usable, brought up to the log end from batch headers; without one, the
+/// whole log's headers (no record is decoded either way).
+fn rebuild_producer_state(
+    dir: &Path,
+    segments: &BTreeMap<i64, Segment>,
+    log_start: i64,
+    log_end: i64,
+    now: i64,
+) -> Result<ProducerState> {
+    let (from, mut state) = producer_state::read_snapshot(dir, log_end)
+        .unwrap_or((log_start, ProducerState::default()));
+    let floor = segments
+        .range(..=from)
+        .next_back()
+        .map_or(i64::MIN, |(b, _)| *b);
+    for seg in segments.range(floor..).map(|(_, s)| s) {
+        for h in seg.headers_from(from)? {
+            if h.base_offset >= from {
+                state.record(&h, h.base_offset, now);
+            }
+        }
+    }
+    Ok(state)
 }
 
 /// Base offsets of the `.log` files in `dir`, sorted; removes leftovers of interrupted

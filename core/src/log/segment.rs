@@ -372,6 +372,19 @@ impl Segment {
         self.scan_from(start, |h| h.max_timestamp >= timestamp)
     }
 
+    /// Headers of every batch whose last offset is ≥ `offset`, in order.
+    pub fn headers_from(&self, offset: i64) -> Result<Vec<BatchHeader>> {
+        let mut out = Vec::new();
+        let Some((mut pos, _)) = self.find(offset)? else {
+            return Ok(out);
+        };
+        while let Some(h) = self.header_at(pos)? {
+            pos += h.total_len() as u64;
+            out.push(h);
+        }
+        Ok(out)
+    }
+
     fn scan_from(
         &self,
         mut pos: u64,
