@@ -235,3 +235,18 @@ fn background_housekeeping_applies_retention() {
     let report = b.run_housekeeping().unwrap();
     assert_eq!(report.segments_deleted, 0, "nothing left to delete");
 }
+
+#[test]
+fn producer_ids_are_never_reused_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = manual(dir.path());
+    let first: Vec<i64> = (0..3).map(|_| b.allocate_producer_id().unwrap()).collect();
+    assert_eq!(first, [0, 1, 2]);
+    drop(b);
+    let b = manual(dir.path());
+    let next = b.allocate_producer_id().unwrap();
+    assert!(
+        next > 2,
+        "a restart skips the rest of the reserved block: {next}"
+    );
+}

@@ -27,6 +27,8 @@ const LOCK_FILE: &str = ".lock";
 /// Kafka's file for the directory's identity; strom keeps the cluster id there.
 const META_PROPERTIES: &str = "meta.properties";
 const PARTITION_METADATA: &str = "partition.metadata";
+/// Producer ids reserved per metadata record.
+const PRODUCER_ID_BLOCK: i64 = 1000;
 /// Most partitions one topic may have; guards against a typo creating a million directories.
 pub const MAX_PARTITIONS: i32 = 10_000;
 
@@ -65,7 +67,10 @@ pub(crate) struct BrokerInner {
     /// Serializes admin changes: each is one metadata record, applied in log order.
     metadata: Mutex<MetadataLog>,
     topics: RwLock<HashMap<String, Arc<Topic>>>,
+    /// Next producer id to hand out, and the end of the block reserved in the metadata log.
+    producer_ids: Mutex<(i64, i64)>,
     housekeeper: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
+    pub(crate) housekeeping_pass: Mutex<()>,
     closed: AtomicBool,
     /// Held for the broker's lifetime: a second broker on the same directory is refused.
     _lock: File,
@@ -100,8 +105,13 @@ impl Broker {
         let cluster_id = load_or_create_cluster_id(&dir)?;
         let metadata = MetadataLog::open(&dir, Arc::clone(&config.clock), clean)?;
         let mut registry: BTreeMap<String, (Uuid, i32, TopicConfigs)> = BTreeMap::new();
+        let mut reserved_ids = 0i64;
         for change in metadata.replay()? {
-            apply(&mut registry, change);
+            if let MetadataRecord::ProducerIdsReserved { end } = change {
+                reserved_ids = reserved_ids.max(end);
+            } else {
+                apply(&mut registry, change);
+            }
         }
         remove_stale_dirs(&dir, &registry)?;
         let mut topics = HashMap::new();
@@ -126,7 +136,10 @@ impl Broker {
             cluster_id,
             metadata: Mutex::new(metadata),
             topics: RwLock::new(topics),
+            // Ids of a block reserved before a restart are never reused.
+            producer_ids: Mutex::new((reserved_ids, reserved_ids)),
             housekeeper: Mutex::new(None),
+            housekeeping_pass: Mutex::new(()),
             closed: AtomicBool::new(false),
             _lock: lock,
         });
@@ -149,6 +162,24 @@ impl Broker {
     /// The cluster id, created with the data directory and kept in `meta.properties`.
     pub fn cluster_id(&self) -> &str {
         &self.inner.cluster_id
+    }
+
+    /// A new producer id for InitProducerId. Ids are reserved in blocks through the metadata
+    /// log, so none is handed out twice, even across restarts.
+    pub fn allocate_producer_id(&self) -> Result<i64> {
+        self.inner.check_open()?;
+        let mut ids = self.inner.producer_ids.lock();
+        if ids.0 >= ids.1 {
+            let end = ids.1 + PRODUCER_ID_BLOCK;
+            self.inner
+                .metadata
+                .lock()
+                .append(&MetadataRecord::ProducerIdsReserved { end })?;
+            ids.1 = end;
+        }
+        let id = ids.0;
+        ids.0 += 1;
+        Ok(id)
     }
 
     /// The topic with this id (Fetch v13+ and DeleteTopics v6 address topics by id).
@@ -494,6 +525,7 @@ fn apply(registry: &mut BTreeMap<String, (Uuid, i32, TopicConfigs)>, change: Met
                 registry.remove(&name);
             }
         }
+        MetadataRecord::ProducerIdsReserved { .. } => {}
     }
 }
 

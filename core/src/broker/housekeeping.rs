@@ -19,6 +19,8 @@ pub struct HousekeepingReport {
 
 impl BrokerInner {
     pub(crate) fn housekeeping(&self) -> Result<HousekeepingReport> {
+        // One pass at a time: the background thread and an explicit call must not interleave.
+        let _pass = self.housekeeping_pass.lock();
         let mut report = HousekeepingReport::default();
         for topic in self.topic_snapshot() {
             for log in &topic.partitions {

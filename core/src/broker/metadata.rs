@@ -42,6 +42,10 @@ pub enum MetadataRecord {
         name: String,
         topic_id: Uuid,
     },
+    /// Producer ids below `end` have been handed out (ids are reserved in blocks).
+    ProducerIdsReserved {
+        end: i64,
+    },
 }
 
 impl MetadataRecord {
@@ -51,6 +55,7 @@ impl MetadataRecord {
             MetadataRecord::PartitionsCreated { .. } => "PartitionsCreated",
             MetadataRecord::TopicConfigsReplaced { .. } => "TopicConfigsReplaced",
             MetadataRecord::TopicDeleted { .. } => "TopicDeleted",
+            MetadataRecord::ProducerIdsReserved { .. } => "ProducerIdsReserved",
         }
     }
 }

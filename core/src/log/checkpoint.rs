@@ -4,7 +4,8 @@
 use crate::error::{Error, Result};
 use std::fs::{self, File};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub const RECOVERY_POINT: &str = "recovery-point";
 pub const LOG_START_OFFSET: &str = "log-start-offset";
@@ -23,8 +24,16 @@ pub fn read(dir: &Path, name: &str) -> Option<i64> {
     }
 }
 
+/// A temp file name for replacing `name`, unique within the process: two writers of the same
+/// file must not rename each other's half-written temp file.
+pub fn temp_path(dir: &Path, name: &str) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    dir.join(format!("{name}.{n}.tmp"))
+}
+
 pub fn write(dir: &Path, name: &str, value: i64) -> Result<()> {
-    let tmp = dir.join(format!("{name}.tmp"));
+    let tmp = temp_path(dir, name);
     let path = dir.join(name);
     let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
     f.write_all(format!("{value}\n").as_bytes())

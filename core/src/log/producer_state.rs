@@ -182,7 +182,7 @@ struct Snapshot {
 
 /// Writes the snapshot atomically.
 pub fn write_snapshot(dir: &Path, end_offset: i64, state: &ProducerState) -> Result<()> {
-    let tmp = dir.join(format!("{SNAPSHOT_FILE}.tmp"));
+    let tmp = crate::log::checkpoint::temp_path(dir, SNAPSHOT_FILE);
     let path = dir.join(SNAPSHOT_FILE);
     let bytes = serde_json::to_vec(&Snapshot {
         end_offset,
