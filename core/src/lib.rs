@@ -7,6 +7,7 @@
 pub mod broker;
 pub mod clock;
 pub mod error;
+pub mod group;
 pub mod log;
 
 pub use broker::{Broker, BrokerConfig, TopicDescription};

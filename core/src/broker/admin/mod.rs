@@ -5,6 +5,7 @@
 
 pub mod cluster;
 pub mod configs;
+pub mod producers;
 pub mod records;
 pub mod topics;
 

@@ -1,0 +1,190 @@
+//! FindCoordinator, ListGroups, DescribeGroups and DeleteGroups.
+
+use super::state::GroupState;
+use super::store::StoreKey;
+use super::GroupCoordinator;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
+use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
+use kafka_protocol::messages::find_coordinator_response::Coordinator;
+use kafka_protocol::messages::list_groups_response::ListedGroup;
+use kafka_protocol::messages::{
+    BrokerId, DeleteGroupsRequest, DeleteGroupsResponse, DescribeGroupsRequest,
+    DescribeGroupsResponse, FindCoordinatorRequest, FindCoordinatorResponse, GroupId,
+    ListGroupsRequest, ListGroupsResponse,
+};
+use kafka_protocol::protocol::StrBytes;
+
+fn s(v: &str) -> StrBytes {
+    StrBytes::from_string(v.to_string())
+}
+
+/// Kafka's `CoordinatorType.GROUP`.
+const KEY_TYPE_GROUP: i8 = 0;
+
+impl GroupCoordinator {
+    /// This node coordinates every group. Transactions are not supported, so transaction
+    /// coordinator lookups get COORDINATOR_NOT_AVAILABLE.
+    pub fn find_coordinator(
+        &self,
+        req: FindCoordinatorRequest,
+        version: i16,
+        node_id: i32,
+        host: &str,
+        port: i32,
+    ) -> FindCoordinatorResponse {
+        let code = if req.key_type == KEY_TYPE_GROUP {
+            0
+        } else {
+            ResponseError::CoordinatorNotAvailable.code()
+        };
+        let ok = code == 0;
+        if version >= 4 {
+            let coordinators = req
+                .coordinator_keys
+                .iter()
+                .map(|k| {
+                    Coordinator::default()
+                        .with_key(k.clone())
+                        .with_node_id(BrokerId(if ok { node_id } else { -1 }))
+                        .with_host(s(if ok { host } else { "" }))
+                        .with_port(if ok { port } else { -1 })
+                        .with_error_code(code)
+                        .with_error_message(None)
+                })
+                .collect();
+            return FindCoordinatorResponse::default().with_coordinators(coordinators);
+        }
+        FindCoordinatorResponse::default()
+            .with_error_code(code)
+            .with_error_message(None)
+            .with_node_id(BrokerId(if ok { node_id } else { -1 }))
+            .with_host(s(if ok { host } else { "" }))
+            .with_port(if ok { port } else { -1 })
+    }
+
+    pub fn list_groups(&self, req: ListGroupsRequest) -> ListGroupsResponse {
+        let groups = self.inner.groups.lock();
+        let mut listed: Vec<ListedGroup> = groups
+            .values()
+            .filter(|g| {
+                req.states_filter.is_empty()
+                    || req
+                        .states_filter
+                        .iter()
+                        .any(|f| f.as_str().eq_ignore_ascii_case(g.state.name()))
+            })
+            .filter(|_| {
+                req.types_filter.is_empty()
+                    || req
+                        .types_filter
+                        .iter()
+                        .any(|t| t.as_str().eq_ignore_ascii_case("classic"))
+            })
+            .map(|g| {
+                ListedGroup::default()
+                    .with_group_id(GroupId(s(&g.id)))
+                    .with_protocol_type(s(g.protocol_type.as_deref().unwrap_or("")))
+                    .with_group_state(s(g.state.name()))
+                    .with_group_type(s("classic"))
+            })
+            .collect();
+        listed.sort_by(|a, b| a.group_id.0.as_str().cmp(b.group_id.0.as_str()));
+        ListGroupsResponse::default().with_groups(listed)
+    }
+
+    pub fn describe_groups(
+        &self,
+        req: DescribeGroupsRequest,
+        version: i16,
+    ) -> DescribeGroupsResponse {
+        let groups = self.inner.groups.lock();
+        let mut out = DescribeGroupsResponse::default();
+        for id in req.groups {
+            let mut d = DescribedGroup::default()
+                .with_group_id(id.clone())
+                .with_error_message(None)
+                .with_authorized_operations(i32::MIN);
+            match groups.get(id.0.as_str()) {
+                None => {
+                    d.group_state = s(GroupState::Dead.name());
+                    if version >= 6 {
+                        d.error_code = ResponseError::GroupIdNotFound.code();
+                    }
+                }
+                Some(g) => {
+                    d.group_state = s(g.state.name());
+                    d.protocol_type = s(g.protocol_type.as_deref().unwrap_or(""));
+                    d.protocol_data = s(g.protocol.as_deref().unwrap_or(""));
+                    let protocol = g.protocol.clone().unwrap_or_default();
+                    d.members = g
+                        .members
+                        .values()
+                        .map(|m| {
+                            DescribedGroupMember::default()
+                                .with_member_id(s(&m.id))
+                                .with_group_instance_id(m.instance_id.as_deref().map(s))
+                                .with_client_id(s(&m.client_id))
+                                .with_client_host(s(&m.client_host))
+                                .with_member_metadata(m.metadata_for(&protocol))
+                                .with_member_assignment(if g.state == GroupState::Stable {
+                                    m.assignment.clone()
+                                } else {
+                                    Default::default()
+                                })
+                        })
+                        .collect();
+                }
+            }
+            out.groups.push(d);
+        }
+        out
+    }
+
+    /// Deletes empty groups and their offsets.
+    pub fn delete_groups(&self, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
+        let now = self.inner.clock.now_ms();
+        let mut out = DeleteGroupsResponse::default();
+        let mut changes = Vec::new();
+        {
+            let mut groups = self.inner.groups.lock();
+            for id in req.groups_names {
+                let code = match groups.get(id.0.as_str()) {
+                    None => ResponseError::GroupIdNotFound.code(),
+                    Some(g) if g.state != GroupState::Empty => ResponseError::NonEmptyGroup.code(),
+                    Some(g) => {
+                        for (topic, partition) in g.offsets.keys() {
+                            changes.push((
+                                StoreKey::Offset {
+                                    group: g.id.clone(),
+                                    topic: topic.clone(),
+                                    partition: *partition,
+                                },
+                                None,
+                            ));
+                        }
+                        changes.push((
+                            StoreKey::Group {
+                                group: g.id.clone(),
+                            },
+                            None,
+                        ));
+                        groups.remove(id.0.as_str());
+                        0
+                    }
+                };
+                out.results.push(
+                    DeletableGroupResult::default()
+                        .with_group_id(id)
+                        .with_error_code(code),
+                );
+            }
+        }
+        if !changes.is_empty() {
+            if let Err(e) = self.inner.store.append(&changes, now) {
+                tracing::warn!("could not record group deletion: {e}");
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,266 @@
+//! The group coordinator: consumer groups with the classic rebalance protocol, committed
+//! offsets, and their persistence in `__consumer_offsets`.
+//!
+//! All groups live behind one mutex; no I/O wait happens under it. Requests that must wait
+//! (JoinGroup until the rebalance completes, SyncGroup until the leader's assignment arrives)
+//! park a oneshot sender in the member and await it. A ticker (see [`GroupCoordinator::tick`])
+//! expires sessions and completes rebalances whose deadline passed.
+
+pub mod admin;
+pub mod membership;
+pub mod offsets;
+pub mod state;
+pub mod store;
+
+use crate::broker::Broker;
+use crate::clock::Clock;
+use crate::error::Result;
+use parking_lot::Mutex;
+use state::{Group, GroupState, Member};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use store::{OffsetStore, StoreKey, StoreValue, StoredGroup, StoredMember};
+
+/// Broker settings of the coordinator, under Kafka's names.
+#[derive(Debug, Clone)]
+pub struct GroupConfig {
+    /// `group.initial.rebalance.delay.ms`
+    pub initial_rebalance_delay_ms: i64,
+    /// `group.min.session.timeout.ms`
+    pub min_session_timeout_ms: i32,
+    /// `group.max.session.timeout.ms`
+    pub max_session_timeout_ms: i32,
+    /// `offsets.retention.minutes`, in milliseconds.
+    pub offsets_retention_ms: i64,
+    /// `offset.metadata.max.bytes`
+    pub offset_metadata_max_bytes: usize,
+    /// `group.max.size`
+    pub max_size: usize,
+}
+
+impl Default for GroupConfig {
+    fn default() -> Self {
+        GroupConfig {
+            initial_rebalance_delay_ms: 3_000,
+            min_session_timeout_ms: 6_000,
+            max_session_timeout_ms: 1_800_000,
+            offsets_retention_ms: 7 * 24 * 60 * 60 * 1000,
+            offset_metadata_max_bytes: 4096,
+            max_size: 10_000,
+        }
+    }
+}
+
+/// Largest member metadata or assignment accepted (bytes). Oversized ones are refused.
+pub const MAX_MEMBER_BYTES: usize = 1 << 20;
+
+#[derive(Debug, Clone)]
+pub struct GroupCoordinator {
+    pub(crate) inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) broker: Broker,
+    pub(crate) config: GroupConfig,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) groups: Mutex<HashMap<String, Group>>,
+    pub(crate) store: OffsetStore,
+}
+
+impl GroupCoordinator {
+    /// Opens the coordinator on a broker, reloading groups and offsets from
+    /// `__consumer_offsets`.
+    pub fn open(broker: Broker, config: GroupConfig, clock: Arc<dyn Clock>) -> Result<Self> {
+        let store = OffsetStore::open(&broker)?;
+        let now = clock.now_ms();
+        let mut groups: HashMap<String, Group> = HashMap::new();
+        for (key, value) in store.replay()? {
+            match (key, value) {
+                (
+                    StoreKey::Offset {
+                        group,
+                        topic,
+                        partition,
+                    },
+                    Some(StoreValue::Offset(c)),
+                ) => {
+                    groups
+                        .entry(group.clone())
+                        .or_insert_with(|| Group::new(&group, now))
+                        .offsets
+                        .insert((topic, partition), c);
+                }
+                (
+                    StoreKey::Offset {
+                        group,
+                        topic,
+                        partition,
+                    },
+                    None,
+                ) => {
+                    if let Some(g) = groups.get_mut(&group) {
+                        g.offsets.remove(&(topic, partition));
+                    }
+                }
+                (StoreKey::Group { group }, Some(StoreValue::Group(s))) => {
+                    let g = groups
+                        .entry(group.clone())
+                        .or_insert_with(|| Group::new(&group, now));
+                    restore(g, s, now);
+                }
+                (StoreKey::Group { group }, None) => {
+                    groups.remove(&group);
+                }
+                (k, v) => tracing::warn!(?k, ?v, "ignoring mismatched __consumer_offsets record"),
+            }
+        }
+        Ok(GroupCoordinator {
+            inner: Arc::new(Inner {
+                broker,
+                config,
+                clock,
+                groups: Mutex::new(groups),
+                store,
+            }),
+        })
+    }
+
+    /// Expires sessions and completes rebalances whose time has come. Call regularly.
+    pub fn tick(&self) {
+        let now = self.inner.clock.now_ms();
+        let mut groups = self.inner.groups.lock();
+        for g in groups.values_mut() {
+            self.inner.expire_members(g, now);
+            self.inner.try_complete_join(g, now);
+        }
+        // Empty groups with no offsets left are forgotten; old offsets of empty groups expire.
+        let retention = self.inner.config.offsets_retention_ms;
+        let mut expired: Vec<(String, String, i32)> = Vec::new();
+        for g in groups.values_mut() {
+            if g.state == GroupState::Empty && now.saturating_sub(g.empty_since_ms) > retention {
+                for (t, p) in std::mem::take(&mut g.offsets).into_keys() {
+                    expired.push((g.id.clone(), t, p));
+                }
+            }
+        }
+        groups.retain(|_, g| {
+            !(g.state == GroupState::Empty && g.offsets.is_empty() && g.pending.is_empty())
+        });
+        drop(groups);
+        if !expired.is_empty() {
+            let changes: Vec<_> = expired
+                .into_iter()
+                .map(|(group, topic, partition)| {
+                    (
+                        StoreKey::Offset {
+                            group,
+                            topic,
+                            partition,
+                        },
+                        None,
+                    )
+                })
+                .collect();
+            if let Err(e) = self.inner.store.append(&changes, now) {
+                tracing::warn!("could not record expired offsets: {e}");
+            }
+        }
+    }
+
+    /// Runs [`Self::tick`] every `interval` until `shutdown` resolves.
+    pub async fn run_ticker(
+        self,
+        interval: Duration,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) {
+        tokio::pin!(shutdown);
+        let mut every = tokio::time::interval(interval);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => return,
+                _ = every.tick() => self.tick(),
+            }
+        }
+    }
+}
+
+fn restore(g: &mut Group, s: StoredGroup, now: i64) {
+    g.protocol_type = s.protocol_type;
+    g.protocol = s.protocol;
+    g.generation = s.generation;
+    g.leader = s.leader;
+    g.members.clear();
+    g.static_members.clear();
+    for m in s.members {
+        g.add_member(Member {
+            id: m.id,
+            instance_id: m.instance_id,
+            client_id: m.client_id,
+            client_host: m.client_host,
+            session_timeout_ms: m.session_timeout_ms,
+            rebalance_timeout_ms: m.rebalance_timeout_ms,
+            protocols: m
+                .protocols
+                .into_iter()
+                .map(|(n, b)| (n, b.into()))
+                .collect(),
+            assignment: m.assignment.into(),
+            // Sessions restart from the reload: members get a full timeout to reconnect.
+            last_heartbeat_ms: now,
+            join_waiter: None,
+            sync_waiter: None,
+        });
+    }
+    g.state = if g.members.is_empty() {
+        GroupState::Empty
+    } else {
+        GroupState::Stable
+    };
+    g.empty_since_ms = now;
+}
+
+impl Inner {
+    /// The group's membership as persisted after a rebalance.
+    pub(crate) fn stored(g: &Group) -> StoredGroup {
+        StoredGroup {
+            protocol_type: g.protocol_type.clone(),
+            protocol: g.protocol.clone(),
+            generation: g.generation,
+            leader: g.leader.clone(),
+            members: g
+                .members
+                .values()
+                .map(|m| StoredMember {
+                    id: m.id.clone(),
+                    instance_id: m.instance_id.clone(),
+                    client_id: m.client_id.clone(),
+                    client_host: m.client_host.clone(),
+                    session_timeout_ms: m.session_timeout_ms,
+                    rebalance_timeout_ms: m.rebalance_timeout_ms,
+                    protocols: m
+                        .protocols
+                        .iter()
+                        .map(|(n, b)| (n.clone(), b.to_vec()))
+                        .collect(),
+                    assignment: m.assignment.to_vec(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Records the group's membership (appended now; durability is the log's flush policy,
+    /// as for Kafka's group metadata: losing it only costs a rebalance).
+    pub(crate) fn persist_group(&self, g: &Group, now: i64) {
+        let change = (
+            StoreKey::Group {
+                group: g.id.clone(),
+            },
+            Some(StoreValue::Group(Self::stored(g))),
+        );
+        if let Err(e) = self.store.append(&[change], now) {
+            tracing::warn!(group = %g.id, "could not persist group metadata: {e}");
+        }
+    }
+}

@@ -1,0 +1,313 @@
+//! OffsetCommit, OffsetFetch and OffsetDelete.
+
+use super::state::{Committed, Group, GroupState};
+use super::store::StoreKey;
+use super::store::StoreValue;
+use super::GroupCoordinator;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::offset_commit_response::{
+    OffsetCommitResponsePartition, OffsetCommitResponseTopic,
+};
+use kafka_protocol::messages::offset_delete_response::{
+    OffsetDeleteResponsePartition, OffsetDeleteResponseTopic,
+};
+use kafka_protocol::messages::offset_fetch_response::{
+    OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
+    OffsetFetchResponseTopic, OffsetFetchResponseTopics,
+};
+use kafka_protocol::messages::{
+    OffsetCommitRequest, OffsetCommitResponse, OffsetDeleteRequest, OffsetDeleteResponse,
+    OffsetFetchRequest, OffsetFetchResponse, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+use std::collections::BTreeMap;
+
+fn s(v: &str) -> StrBytes {
+    StrBytes::from_string(v.to_string())
+}
+
+impl GroupCoordinator {
+    /// Stores offsets once they are durable in `__consumer_offsets`.
+    pub async fn offset_commit(&self, req: OffsetCommitRequest) -> OffsetCommitResponse {
+        let inner = &self.inner;
+        let now = inner.clock.now_ms();
+        let group_id = req.group_id.0.to_string();
+        let group_error = {
+            let mut groups = inner.groups.lock();
+            let g = groups
+                .entry(group_id.clone())
+                .or_insert_with(|| Group::new(&group_id, now));
+            check_commit(g, &req)
+        };
+        // Decide per partition; collect what to write.
+        let mut out = OffsetCommitResponse::default();
+        let mut changes = Vec::new();
+        let mut accepted: Vec<((String, i32), Committed)> = Vec::new();
+        for t in &req.topics {
+            let topic = t.name.0.to_string();
+            let partitions = inner.broker.topic(&topic).map(|d| d.partitions);
+            let mut rt = OffsetCommitResponseTopic::default()
+                .with_name(t.name.clone())
+                .with_topic_id(t.topic_id);
+            for p in &t.partitions {
+                let code = if let Err(e) = group_error {
+                    e.code()
+                } else if partitions.is_none_or(|n| p.partition_index < 0 || p.partition_index >= n)
+                {
+                    ResponseError::UnknownTopicOrPartition.code()
+                } else if p
+                    .committed_metadata
+                    .as_ref()
+                    .is_some_and(|m| m.len() > inner.config.offset_metadata_max_bytes)
+                {
+                    ResponseError::OffsetMetadataTooLarge.code()
+                } else {
+                    let c = Committed {
+                        offset: p.committed_offset,
+                        leader_epoch: p.committed_leader_epoch,
+                        metadata: p.committed_metadata.as_ref().map(|m| m.to_string()),
+                        commit_ms: now,
+                    };
+                    changes.push((
+                        StoreKey::Offset {
+                            group: group_id.clone(),
+                            topic: topic.clone(),
+                            partition: p.partition_index,
+                        },
+                        Some(StoreValue::Offset(c.clone())),
+                    ));
+                    accepted.push(((topic.clone(), p.partition_index), c));
+                    0
+                };
+                rt.partitions.push(
+                    OffsetCommitResponsePartition::default()
+                        .with_partition_index(p.partition_index)
+                        .with_error_code(code),
+                );
+            }
+            out.topics.push(rt);
+        }
+        if changes.is_empty() {
+            return out;
+        }
+        let stored = async {
+            let end = inner.store.append(&changes, now)?;
+            let coordinator = self.clone();
+            tokio::task::spawn_blocking(move || coordinator.inner.store.wait_durable(end))
+                .await
+                .map_err(|e| crate::Error::InvalidRequest(format!("commit task failed: {e}")))?
+        }
+        .await;
+        match stored {
+            Ok(()) => {
+                let mut groups = inner.groups.lock();
+                if let Some(g) = groups.get_mut(&group_id) {
+                    g.offsets.extend(accepted);
+                }
+            }
+            Err(e) => {
+                tracing::error!(group = %group_id, "offset commit not stored: {e}");
+                for t in &mut out.topics {
+                    for p in &mut t.partitions {
+                        if p.error_code == 0 {
+                            p.error_code = ResponseError::KafkaStorageError.code();
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    pub fn offset_fetch(&self, req: OffsetFetchRequest, version: i16) -> OffsetFetchResponse {
+        let groups = self.inner.groups.lock();
+        let mut out = OffsetFetchResponse::default();
+        if version >= 8 {
+            for rg in &req.groups {
+                let wanted: Option<Vec<(String, Vec<i32>)>> = rg.topics.as_ref().map(|ts| {
+                    ts.iter()
+                        .map(|t| (t.name.0.to_string(), t.partition_indexes.clone()))
+                        .collect()
+                });
+                let found = lookup(groups.get(rg.group_id.0.as_str()), wanted);
+                let mut g = OffsetFetchResponseGroup::default().with_group_id(rg.group_id.clone());
+                for (topic, parts) in found {
+                    g.topics.push(
+                        OffsetFetchResponseTopics::default()
+                            .with_name(TopicName(s(&topic)))
+                            .with_partitions(
+                                parts
+                                    .into_iter()
+                                    .map(|(p, c)| {
+                                        OffsetFetchResponsePartitions::default()
+                                            .with_partition_index(p)
+                                            .with_committed_offset(
+                                                c.as_ref().map_or(-1, |c| c.offset),
+                                            )
+                                            .with_committed_leader_epoch(
+                                                c.as_ref().map_or(-1, |c| c.leader_epoch),
+                                            )
+                                            .with_metadata(Some(s(c
+                                                .as_ref()
+                                                .and_then(|c| c.metadata.as_deref())
+                                                .unwrap_or(""))))
+                                    })
+                                    .collect(),
+                            ),
+                    );
+                }
+                out.groups.push(g);
+            }
+            return out;
+        }
+        let wanted: Option<Vec<(String, Vec<i32>)>> = req.topics.as_ref().map(|ts| {
+            ts.iter()
+                .map(|t| (t.name.0.to_string(), t.partition_indexes.clone()))
+                .collect()
+        });
+        for (topic, parts) in lookup(groups.get(req.group_id.0.as_str()), wanted) {
+            out.topics.push(
+                OffsetFetchResponseTopic::default()
+                    .with_name(TopicName(s(&topic)))
+                    .with_partitions(
+                        parts
+                            .into_iter()
+                            .map(|(p, c)| {
+                                OffsetFetchResponsePartition::default()
+                                    .with_partition_index(p)
+                                    .with_committed_offset(c.as_ref().map_or(-1, |c| c.offset))
+                                    .with_committed_leader_epoch(
+                                        c.as_ref().map_or(-1, |c| c.leader_epoch),
+                                    )
+                                    .with_metadata(Some(s(c
+                                        .as_ref()
+                                        .and_then(|c| c.metadata.as_deref())
+                                        .unwrap_or(""))))
+                            })
+                            .collect(),
+                    ),
+            );
+        }
+        out
+    }
+
+    pub async fn offset_delete(&self, req: OffsetDeleteRequest) -> OffsetDeleteResponse {
+        let now = self.inner.clock.now_ms();
+        let mut out = OffsetDeleteResponse::default();
+        let mut changes = Vec::new();
+        {
+            let mut groups = self.inner.groups.lock();
+            let Some(g) = groups.get_mut(req.group_id.0.as_str()) else {
+                return out.with_error_code(ResponseError::GroupIdNotFound.code());
+            };
+            let subscribed = if g.state == GroupState::Empty {
+                Vec::new()
+            } else {
+                g.subscribed_topics()
+            };
+            for t in &req.topics {
+                let topic = t.name.0.to_string();
+                let mut rt = OffsetDeleteResponseTopic::default().with_name(t.name.clone());
+                for p in &t.partitions {
+                    let code = if subscribed.contains(&topic) {
+                        ResponseError::GroupSubscribedToTopic.code()
+                    } else {
+                        if g.offsets
+                            .remove(&(topic.clone(), p.partition_index))
+                            .is_some()
+                        {
+                            changes.push((
+                                StoreKey::Offset {
+                                    group: g.id.clone(),
+                                    topic: topic.clone(),
+                                    partition: p.partition_index,
+                                },
+                                None,
+                            ));
+                        }
+                        0
+                    };
+                    rt.partitions.push(
+                        OffsetDeleteResponsePartition::default()
+                            .with_partition_index(p.partition_index)
+                            .with_error_code(code),
+                    );
+                }
+                out.topics.push(rt);
+            }
+        }
+        if !changes.is_empty() {
+            if let Err(e) = self.inner.store.append(&changes, now) {
+                tracing::warn!("could not record offset deletion: {e}");
+            }
+        }
+        out
+    }
+}
+
+/// Is this commit from someone allowed to commit for the group?
+fn check_commit(g: &Group, req: &OffsetCommitRequest) -> Result<(), ResponseError> {
+    let generation = req.generation_id_or_member_epoch;
+    let member = req.member_id.as_str();
+    if generation < 0 && member.is_empty() {
+        // A consumer outside group management (assign + commit): only while nobody is in it.
+        return if g.members.is_empty() {
+            Ok(())
+        } else {
+            Err(ResponseError::UnknownMemberId)
+        };
+    }
+    if let Some(i) = &req.group_instance_id {
+        if g.static_members
+            .get(i.as_str())
+            .is_some_and(|cur| cur != member)
+        {
+            return Err(ResponseError::FencedInstanceId);
+        }
+    }
+    if g.member(member).is_none() {
+        return Err(ResponseError::UnknownMemberId);
+    }
+    if generation != g.generation {
+        return Err(ResponseError::IllegalGeneration);
+    }
+    if g.state == GroupState::PreparingRebalance || g.state == GroupState::CompletingRebalance {
+        return Err(ResponseError::RebalanceInProgress);
+    }
+    Ok(())
+}
+
+type Found = Vec<(String, Vec<(i32, Option<Committed>)>)>;
+
+/// Committed offsets for the wanted topics/partitions (`None`: everything committed).
+fn lookup(g: Option<&Group>, wanted: Option<Vec<(String, Vec<i32>)>>) -> Found {
+    match wanted {
+        Some(ts) => ts
+            .into_iter()
+            .map(|(topic, parts)| {
+                let found = parts
+                    .into_iter()
+                    .map(|p| {
+                        (
+                            p,
+                            g.and_then(|g| g.offsets.get(&(topic.clone(), p)).cloned()),
+                        )
+                    })
+                    .collect();
+                (topic, found)
+            })
+            .collect(),
+        None => {
+            let mut by_topic: BTreeMap<String, Vec<(i32, Option<Committed>)>> = BTreeMap::new();
+            if let Some(g) = g {
+                for ((t, p), c) in &g.offsets {
+                    by_topic
+                        .entry(t.clone())
+                        .or_default()
+                        .push((*p, Some(c.clone())));
+                }
+            }
+            by_topic.into_iter().collect()
+        }
+    }
+}
