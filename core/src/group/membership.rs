@@ -46,7 +46,7 @@ impl GroupCoordinator {
     ) -> JoinGroupResponse {
         let rx = match self.inner.join_now(req, version, client) {
             Ok(rx) => rx,
-            Err(resp) => return resp,
+            Err(resp) => return *resp,
         };
         rx.await
             .unwrap_or_else(|_| join_error(ResponseError::UnknownMemberId, ""))
@@ -55,7 +55,7 @@ impl GroupCoordinator {
     pub async fn sync_group(&self, req: SyncGroupRequest) -> SyncGroupResponse {
         let rx = match self.inner.sync_now(req) {
             Ok(rx) => rx,
-            Err(resp) => return resp,
+            Err(resp) => return *resp,
         };
         rx.await
             .unwrap_or_else(|_| sync_error(ResponseError::RebalanceInProgress))
@@ -176,18 +176,24 @@ impl Inner {
         req: JoinGroupRequest,
         version: i16,
         client: ClientInfo,
-    ) -> Result<oneshot::Receiver<JoinGroupResponse>, JoinGroupResponse> {
+    ) -> Result<oneshot::Receiver<JoinGroupResponse>, Box<JoinGroupResponse>> {
         let now = self.clock.now_ms();
         let group_id = req.group_id.0.to_string();
         let member_id = req.member_id.to_string();
         if group_id.is_empty() {
-            return Err(join_error(ResponseError::InvalidGroupId, &member_id));
+            return Err(Box::new(join_error(
+                ResponseError::InvalidGroupId,
+                &member_id,
+            )));
         }
         let session = req.session_timeout_ms;
         if session < self.config.min_session_timeout_ms
             || session > self.config.max_session_timeout_ms
         {
-            return Err(join_error(ResponseError::InvalidSessionTimeout, &member_id));
+            return Err(Box::new(join_error(
+                ResponseError::InvalidSessionTimeout,
+                &member_id,
+            )));
         }
         let protocols: Vec<(String, Bytes)> = req
             .protocols
@@ -195,7 +201,10 @@ impl Inner {
             .map(|p| (p.name.to_string(), p.metadata.clone()))
             .collect();
         if protocols.iter().map(|(_, m)| m.len()).sum::<usize>() > MAX_MEMBER_BYTES {
-            return Err(join_error(ResponseError::InvalidRequest, &member_id));
+            return Err(Box::new(join_error(
+                ResponseError::InvalidRequest,
+                &member_id,
+            )));
         }
         // v0 has no rebalance timeout: it equals the session timeout.
         let rebalance_timeout = if version >= 1 {
@@ -208,22 +217,25 @@ impl Inner {
 
         let mut groups = self.groups.lock();
         if !member_id.is_empty() && !groups.contains_key(&group_id) {
-            return Err(join_error(ResponseError::UnknownMemberId, &member_id));
+            return Err(Box::new(join_error(
+                ResponseError::UnknownMemberId,
+                &member_id,
+            )));
         }
         let g = groups
             .entry(group_id.clone())
             .or_insert_with(|| Group::new(&group_id, now));
         if g.state == GroupState::Dead {
-            return Err(join_error(
+            return Err(Box::new(join_error(
                 ResponseError::CoordinatorNotAvailable,
                 &member_id,
-            ));
+            )));
         }
         if !g.protocols_compatible(&member_id, &protocol_type, &protocols) {
-            return Err(join_error(
+            return Err(Box::new(join_error(
                 ResponseError::InconsistentGroupProtocol,
                 &member_id,
-            ));
+            )));
         }
 
         let id = if member_id.is_empty() {
@@ -241,23 +253,35 @@ impl Inner {
                 None if version >= 4 => {
                     // KIP-394: hand out the id and make the client come back with it.
                     g.pending.insert(new_id.clone(), now + session as i64);
-                    return Err(join_error(ResponseError::MemberIdRequired, &new_id));
+                    return Err(Box::new(join_error(
+                        ResponseError::MemberIdRequired,
+                        &new_id,
+                    )));
                 }
                 None => new_id,
             }
         } else {
             if let Some(i) = &instance {
                 if g.static_members.get(i).is_some_and(|cur| *cur != member_id) {
-                    return Err(join_error(ResponseError::FencedInstanceId, &member_id));
+                    return Err(Box::new(join_error(
+                        ResponseError::FencedInstanceId,
+                        &member_id,
+                    )));
                 }
             }
             if g.member(&member_id).is_none() && g.pending.remove(&member_id).is_none() {
-                return Err(join_error(ResponseError::UnknownMemberId, &member_id));
+                return Err(Box::new(join_error(
+                    ResponseError::UnknownMemberId,
+                    &member_id,
+                )));
             }
             member_id
         };
         if g.member(&id).is_none() && g.members.len() >= self.config.max_size {
-            return Err(join_error(ResponseError::GroupMaxSizeReached, &id));
+            return Err(Box::new(join_error(
+                ResponseError::GroupMaxSizeReached,
+                &id,
+            )));
         }
 
         let (tx, rx) = oneshot::channel();
@@ -385,16 +409,16 @@ impl Inner {
     fn sync_now(
         &self,
         req: SyncGroupRequest,
-    ) -> Result<oneshot::Receiver<SyncGroupResponse>, SyncGroupResponse> {
+    ) -> Result<oneshot::Receiver<SyncGroupResponse>, Box<SyncGroupResponse>> {
         let now = self.clock.now_ms();
         let mut groups = self.groups.lock();
         let Some(g) = groups.get_mut(req.group_id.0.as_str()) else {
-            return Err(sync_error(ResponseError::UnknownMemberId));
+            return Err(Box::new(sync_error(ResponseError::UnknownMemberId)));
         };
         let member_id = req.member_id.to_string();
         check_member(g, &member_id, req.group_instance_id.as_ref()).map_err(sync_error)?;
         if req.generation_id != g.generation {
-            return Err(sync_error(ResponseError::IllegalGeneration));
+            return Err(Box::new(sync_error(ResponseError::IllegalGeneration)));
         }
         let type_matches = req
             .protocol_type
@@ -405,7 +429,9 @@ impl Inner {
             .as_ref()
             .is_none_or(|n| Some(n.as_str()) == g.protocol.as_deref());
         if !type_matches || !name_matches {
-            return Err(sync_error(ResponseError::InconsistentGroupProtocol));
+            return Err(Box::new(sync_error(
+                ResponseError::InconsistentGroupProtocol,
+            )));
         }
         if req
             .assignments
@@ -414,7 +440,7 @@ impl Inner {
             .sum::<usize>()
             > MAX_MEMBER_BYTES
         {
-            return Err(sync_error(ResponseError::InvalidRequest));
+            return Err(Box::new(sync_error(ResponseError::InvalidRequest)));
         }
         let response = |g: &Group, assignment: Bytes| {
             SyncGroupResponse::default()
@@ -423,7 +449,9 @@ impl Inner {
                 .with_assignment(assignment)
         };
         match g.state {
-            GroupState::PreparingRebalance => Err(sync_error(ResponseError::RebalanceInProgress)),
+            GroupState::PreparingRebalance => {
+                Err(Box::new(sync_error(ResponseError::RebalanceInProgress)))
+            }
             GroupState::Stable => {
                 let a = g
                     .member(&member_id)
@@ -463,7 +491,9 @@ impl Inner {
                 }
                 Ok(rx)
             }
-            GroupState::Empty | GroupState::Dead => Err(sync_error(ResponseError::UnknownMemberId)),
+            GroupState::Empty | GroupState::Dead => {
+                Err(Box::new(sync_error(ResponseError::UnknownMemberId)))
+            }
         }
     }
 

@@ -172,7 +172,7 @@ impl Group {
             })
             .collect();
         // Most votes wins; ties go to the first member's preference order (stable sort).
-        votes.sort_by(|a, b| b.0.cmp(&a.0));
+        votes.sort_by_key(|v| std::cmp::Reverse(v.0));
         votes.first().map(|(_, p)| (*p).clone())
     }
 
