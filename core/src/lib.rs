@@ -2,6 +2,8 @@
 //!
 //! - [`log`]: the segmented partition log (storage).
 //! - [`broker`]: topics on a metadata log and the embedded [`Broker`].
+//! - [`protocol`]: Kafka framing, headers, the version table, the request guard.
+//! - [`server`]: the tokio TCP server that speaks the Kafka protocol.
 //! - [`error`]: the crate's error type and its mapping to Kafka error codes.
 
 pub mod broker;
@@ -9,6 +11,8 @@ pub mod clock;
 pub mod error;
 pub mod group;
 pub mod log;
+pub mod protocol;
+pub mod server;
 
 pub use broker::{Broker, BrokerConfig, TopicDescription};
 pub use error::{Error, Result};

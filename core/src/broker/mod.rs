@@ -1,8 +1,9 @@
 //! The broker: topic registry on a metadata log, embedded API, background housekeeping.
-//! Request handlers for the Kafka protocol will live here too, one file per API family.
+//! Request handlers for the Kafka protocol live in [`handlers`], one file per API family.
 
 pub mod admin;
 pub mod embedded;
+pub mod handlers;
 pub mod housekeeping;
 pub mod metadata;
 pub mod topic_name;

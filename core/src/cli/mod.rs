@@ -1,6 +1,7 @@
 //! Argument parsing and dispatch for the `strom` binary. One file per subcommand.
 
 mod dump_log;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -16,6 +17,8 @@ struct Cli {
 enum Command {
     /// Print the batches of a segment file: offsets, timestamps, codec, CRC status.
     DumpLog(dump_log::Args),
+    /// Run a broker that speaks the Apache Kafka protocol.
+    Serve(serve::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -29,6 +32,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::DumpLog(args) => dump_log::run(args),
+        Command::Serve(args) => serve::run(args),
     };
     match outcome {
         Ok(code) => code,

@@ -1,0 +1,214 @@
+//! Kafka request handlers: one file per API family, and [`dispatch`], the single place that
+//! turns a request frame into a [`Reply`].
+//!
+//! Dispatch order: header → version table → allocation guard → decode → handler. Anything
+//! that fails before the handler closes the connection (that is what Kafka does with a request
+//! it cannot parse); handlers themselves never fail, they answer with Kafka error codes.
+//!
+//! A handler's `async` part that runs before it returns is the *ordered* phase: the connection
+//! waits for it before reading the next request, so appends from one connection land in the
+//! order they were sent. Work that may overlap later requests (an fsync wait, a fetch long
+//! poll) goes into [`Reply::Later`]; responses are still written in request order.
+//!
+//! To add an API: a row in `protocol/versions.rs`, a request schema in
+//! `protocol/guard/schemas.rs`, and an arm in `dispatch` (synchronous admin handlers fit
+//! [`blocking`]).
+
+mod api_versions;
+mod fetch;
+mod list_offsets;
+mod metadata;
+mod produce;
+
+use crate::broker::Broker;
+use crate::protocol::{guard, header, versions, ProtocolError};
+use bytes::Bytes;
+use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
+use std::future::Future;
+use std::pin::Pin;
+use tokio::sync::watch;
+
+const UNSUPPORTED_VERSION: i16 = kafka_protocol::ResponseError::UnsupportedVersion.code();
+
+/// The node id of a single strom broker (Kafka's `node.id`).
+pub const NODE_ID: i32 = 1;
+
+/// What handlers share: the broker, how clients should reach it, and a shutdown signal for
+/// long waits.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub broker: Broker,
+    /// The advertised listener: what Metadata tells clients to connect to.
+    pub host: String,
+    pub port: i32,
+    /// `auto.create.topics.enable`.
+    pub auto_create_topics: bool,
+    /// Turns `true` when the server shuts down: long polls answer at once.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl Context {
+    pub fn shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+}
+
+/// A boxed response future for [`Reply::Later`].
+pub type Pending = Pin<Box<dyn Future<Output = ResponseKind> + Send + 'static>>;
+
+/// A handler's answer to one request.
+// One per request, moved once into the write queue: boxing the large variant would only add
+// an allocation.
+#[allow(clippy::large_enum_variant)]
+pub enum Reply {
+    /// The response is ready.
+    Now(ResponseKind),
+    /// The response needs more waiting that may overlap later requests on the connection.
+    Later(Pending),
+    /// No response at all (Produce with acks=0).
+    Nothing,
+    /// Close the connection after the responses before this one (Produce acks=0 that failed:
+    /// Kafka closes so the producer notices and refreshes its metadata).
+    Close(String),
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reply::Now(r) => f.debug_tuple("Now").field(r).finish(),
+            Reply::Later(_) => f.write_str("Later(..)"),
+            Reply::Nothing => f.write_str("Nothing"),
+            Reply::Close(why) => f.debug_tuple("Close").field(why).finish(),
+        }
+    }
+}
+
+/// A reply with what is needed to frame it.
+#[derive(Debug)]
+pub struct Handled {
+    pub api_key: ApiKey,
+    /// The version to encode the response in (not always the request's: see ApiVersions).
+    pub version: i16,
+    pub correlation_id: i32,
+    pub reply: Reply,
+}
+
+/// Handles one request frame (without its length prefix). `Err` means: close the connection.
+pub async fn dispatch(ctx: &Context, frame: Bytes) -> Result<Handled, ProtocolError> {
+    let fixed = header::fixed(&frame)?;
+    if fixed.api_key == ApiKey::ApiVersions as i16
+        && !versions::is_supported(ApiKey::ApiVersions, fixed.api_version)
+    {
+        // A newer client probing a version strom does not know: answer in v0, which every
+        // client parses, with the supported ranges so it can retry (KIP-511). The header of
+        // such a request may not even be parseable, so only its fixed part is used.
+        return Ok(Handled {
+            api_key: ApiKey::ApiVersions,
+            version: 0,
+            correlation_id: fixed.correlation_id,
+            reply: Reply::Now(api_versions::unsupported()),
+        });
+    }
+    // An unknown API key closes the connection, as Kafka does: there is no response schema to
+    // answer in, and clients only send keys the broker listed in ApiVersions.
+    let request = header::parse(frame)?;
+    let (api_key, version) = (request.api_key, request.header.request_api_version);
+    let correlation_id = request.header.correlation_id;
+    tracing::trace!(api = ?api_key, version, correlation_id, client = ?request.header.client_id, "request");
+    let Some(supported) = versions::range(api_key) else {
+        return Err(ProtocolError::NotImplemented {
+            api: api_key,
+            correlation_id,
+        });
+    };
+    if !(supported.min..=supported.max).contains(&version) {
+        // Kafka closes the connection here too ("not enabled"); strom answers
+        // UNSUPPORTED_VERSION where the response has a top-level error code to carry it.
+        return match unsupported_version(api_key, version) {
+            Some(body) => Ok(Handled {
+                api_key,
+                version,
+                correlation_id,
+                reply: Reply::Now(body),
+            }),
+            None => Err(ProtocolError::UnsupportedVersion {
+                api: api_key,
+                version,
+                min: supported.min,
+                max: supported.max,
+            }),
+        };
+    }
+    let malformed = |reason: String| ProtocolError::Malformed {
+        what: format!("{api_key:?} v{version} request"),
+        reason,
+    };
+    guard::check(api_key, version, &request.body).map_err(|e| malformed(e.to_string()))?;
+    let mut body = request.body;
+    let decoded =
+        RequestKind::decode(api_key, &mut body, version).map_err(|e| malformed(e.to_string()))?;
+    let reply = match decoded {
+        RequestKind::ApiVersions(req) => Reply::Now(api_versions::handle(req)),
+        RequestKind::Metadata(req) => metadata::handle(ctx, version, req).await,
+        RequestKind::Produce(req) => produce::handle(ctx, version, req).await,
+        RequestKind::Fetch(req) => fetch::handle(ctx, version, req),
+        RequestKind::ListOffsets(req) => list_offsets::handle(ctx, version, req).await,
+        // Only APIs in the version table get this far.
+        _ => {
+            return Err(malformed(
+                "the API is in the version table but has no handler".into(),
+            ))
+        }
+    };
+    Ok(Handled {
+        api_key,
+        version,
+        correlation_id,
+        reply,
+    })
+}
+
+/// An UNSUPPORTED_VERSION response for a version outside the table, where one can be built
+/// without decoding the request: the response must have a top-level error code and the
+/// message library must know the version.
+fn unsupported_version(api_key: ApiKey, version: i16) -> Option<ResponseKind> {
+    let lib = api_key.valid_versions();
+    if !(lib.min..=lib.max).contains(&version) {
+        return None;
+    }
+    match api_key {
+        ApiKey::Fetch if version >= 7 => Some(fetch::error_response(UNSUPPORTED_VERSION)),
+        ApiKey::Metadata if version >= 13 => Some(ResponseKind::Metadata(
+            kafka_protocol::messages::MetadataResponse::default()
+                .with_error_code(UNSUPPORTED_VERSION),
+        )),
+        _ => None,
+    }
+}
+
+/// Runs a synchronous handler (disk I/O, metadata log writes) off the async workers, in the
+/// ordered phase. A panic in it becomes a closed connection, never a dead server.
+pub async fn blocking<F>(f: F) -> Reply
+where
+    F: FnOnce() -> ResponseKind + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(response) => Reply::Now(response),
+        Err(e) => Reply::Close(format!("request handler failed: {e}")),
+    }
+}
+
+/// Runs blocking work and returns its value, or `None` if it panicked.
+pub(crate) async fn off_thread<T, F>(f: F) -> Option<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    match tokio::task::spawn_blocking(f).await {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::error!("blocking request work failed: {e}");
+            None
+        }
+    }
+}

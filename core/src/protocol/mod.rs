@@ -1,0 +1,57 @@
+//! The Kafka wire protocol around the message structs of the `kafka-protocol` crate: framing
+//! ([`frame`]), request headers ([`header`]), response encoding ([`response`]), the table of
+//! what strom implements ([`versions`]) and the allocation guard every request body passes
+//! before it is decoded ([`guard`]).
+//!
+//! Nothing here knows what a request means; that is `broker::handlers`.
+
+pub mod frame;
+pub mod guard;
+pub mod header;
+pub mod response;
+pub mod versions;
+
+/// Why a connection is closed instead of answered. These never reach a client as an error
+/// code: Kafka's answer to a request it cannot parse is a closed connection, so there is no
+/// Kafka code to map to (unlike [`crate::Error`]).
+#[derive(Debug, thiserror::Error)]
+pub enum ProtocolError {
+    /// A length prefix below zero.
+    #[error("negative frame length {0}")]
+    NegativeLength(i32),
+    /// A length prefix above `socket.request.max.bytes`.
+    #[error("frame of {size} bytes exceeds socket.request.max.bytes={limit}")]
+    FrameTooLarge { size: usize, limit: usize },
+    /// The peer closed the connection in the middle of a frame.
+    #[error("connection closed after {received} of {expected} bytes of a frame")]
+    Truncated { received: usize, expected: usize },
+    /// An API key no Kafka version defines.
+    #[error("unknown api key {api_key} (correlation id {correlation_id})")]
+    UnknownApiKey { api_key: i16, correlation_id: i32 },
+    /// An API strom does not implement (Kafka closes these connections too: "not enabled").
+    #[error("{api:?} requests are not implemented (correlation id {correlation_id})")]
+    NotImplemented {
+        api: kafka_protocol::messages::ApiKey,
+        correlation_id: i32,
+    },
+    /// A version outside the version table, for an API whose response cannot carry the error.
+    #[error("{api:?} v{version} is not supported (strom implements v{min}-v{max})")]
+    UnsupportedVersion {
+        api: kafka_protocol::messages::ApiKey,
+        version: i16,
+        min: i16,
+        max: i16,
+    },
+    /// Bytes that do not decode as the request they claim to be.
+    #[error("malformed {what}: {reason}")]
+    Malformed { what: String, reason: String },
+    /// A response the message library refused to encode (a bug in a handler, not the client).
+    #[error("cannot encode the {api:?} v{version} response: {reason}")]
+    Encode {
+        api: kafka_protocol::messages::ApiKey,
+        version: i16,
+        reason: String,
+    },
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}

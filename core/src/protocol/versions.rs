@@ -1,0 +1,79 @@
+//! The one table of what strom implements: API keys and version ranges. ApiVersions answers
+//! from it and dispatch refuses anything outside it, so the two can never disagree.
+//!
+//! To add an API: add its row here, a request schema in `guard/schemas.rs` (a unit test
+//! checks every row has one), and an arm in `broker::handlers::dispatch`.
+
+use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::ApiKey;
+
+/// A supported API and its inclusive version range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Supported {
+    pub api_key: ApiKey,
+    pub min: i16,
+    pub max: i16,
+}
+
+const fn row(api_key: ApiKey, min: i16, max: i16) -> Supported {
+    Supported { api_key, min, max }
+}
+
+/// Every API strom answers, ordered by key.
+pub const SUPPORTED: &[Supported] = &[
+    row(ApiKey::Produce, 3, 11),
+    row(ApiKey::Fetch, 4, 16),
+    row(ApiKey::ListOffsets, 1, 9),
+    row(ApiKey::Metadata, 0, 12),
+    row(ApiKey::ApiVersions, 0, 4),
+];
+
+/// The supported range of `api_key`, if strom implements it at all.
+pub fn range(api_key: ApiKey) -> Option<Supported> {
+    SUPPORTED.iter().copied().find(|s| s.api_key == api_key)
+}
+
+/// Whether strom implements this version of this API.
+pub fn is_supported(api_key: ApiKey, version: i16) -> bool {
+    range(api_key).is_some_and(|s| (s.min..=s.max).contains(&version))
+}
+
+/// The table as ApiVersions reports it.
+pub fn api_versions() -> Vec<ApiVersion> {
+    SUPPORTED
+        .iter()
+        .map(|s| {
+            ApiVersion::default()
+                .with_api_key(s.api_key as i16)
+                .with_min_version(s.min)
+                .with_max_version(s.max)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_range_is_one_the_message_library_can_encode_and_guard() {
+        for s in SUPPORTED {
+            let lib = s.api_key.valid_versions();
+            assert!(
+                lib.min <= s.min && s.max <= lib.max && s.min <= s.max,
+                "{:?} {}..={} vs library {lib}",
+                s.api_key,
+                s.min,
+                s.max
+            );
+            assert!(
+                super::super::guard::has_schema(s.api_key),
+                "{:?} has no request schema in protocol/guard/schemas.rs",
+                s.api_key
+            );
+        }
+        assert!(SUPPORTED
+            .windows(2)
+            .all(|w| w[0].api_key as i16 <= w[1].api_key as i16));
+    }
+}

@@ -1,0 +1,155 @@
+//! One client connection: a reader that decodes and dispatches requests in arrival order, and
+//! a writer that sends the responses in that same order.
+//!
+//! The reader awaits each request's ordered phase (an append, a metadata change) before
+//! reading the next, so one connection's appends land in the order they were sent, as with
+//! Kafka. What may overlap later requests (an fsync wait, a fetch long poll) is spawned, and
+//! its join handle is queued; the writer awaits the queue front to back, so responses leave in
+//! request order while the waits run concurrently. The queue is bounded: a client that
+//! pipelines without reading responses stops being read.
+//!
+//! Anything malformed ends the connection with a warning: later requests are not read,
+//! responses already queued are still written, and no other connection is affected.
+
+use super::ServerConfig;
+use crate::broker::handlers::{self, Context, Reply};
+use crate::protocol::frame::FrameReader;
+use crate::protocol::response;
+use bytes::Bytes;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// The per-connection share of [`ServerConfig`].
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Limits {
+    max_request_bytes: usize,
+    idle_timeout: Duration,
+    max_in_flight: usize,
+}
+
+impl From<&ServerConfig> for Limits {
+    fn from(c: &ServerConfig) -> Self {
+        Limits {
+            max_request_bytes: c.max_request_bytes,
+            idle_timeout: c.idle_timeout,
+            max_in_flight: c.max_in_flight_per_connection.max(1),
+        }
+    }
+}
+
+/// A response in the write queue.
+enum Queued {
+    Ready(Bytes),
+    /// `None` if the response could not be produced: the connection closes there.
+    Task(JoinHandle<Option<Bytes>>),
+}
+
+pub(super) async fn serve(socket: TcpStream, peer: SocketAddr, ctx: Arc<Context>, limits: Limits) {
+    tracing::debug!(%peer, "connection opened");
+    let (rd, wr) = socket.into_split();
+    let (tx, rx) = mpsc::channel(limits.max_in_flight);
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    tokio::join!(
+        read_requests(rd, peer, &ctx, limits, tx, Arc::clone(&in_flight)),
+        write_responses(wr, peer, rx, in_flight),
+    );
+    tracing::debug!(%peer, "connection closed");
+}
+
+async fn read_requests(
+    rd: OwnedReadHalf,
+    peer: SocketAddr,
+    ctx: &Context,
+    limits: Limits,
+    tx: mpsc::Sender<Queued>,
+    in_flight: Arc<AtomicUsize>,
+) {
+    let mut frames = FrameReader::new(rd, limits.max_request_bytes);
+    let mut shutdown = ctx.shutdown.clone();
+    loop {
+        if *shutdown.borrow_and_update() {
+            return;
+        }
+        let next = tokio::select! {
+            next = tokio::time::timeout(limits.idle_timeout, frames.read_frame()) => next,
+            _ = shutdown.changed() => return,
+        };
+        let frame = match next {
+            Err(_idle) if in_flight.load(Ordering::SeqCst) > 0 => continue,
+            Err(_idle) => {
+                tracing::debug!(%peer, "closing idle connection (connections.max.idle.ms)");
+                return;
+            }
+            Ok(Ok(Some(frame))) => frame,
+            Ok(Ok(None)) => return,
+            Ok(Err(e)) => {
+                tracing::warn!(%peer, "closing connection: {e}");
+                return;
+            }
+        };
+        let handled = match handlers::dispatch(ctx, frame).await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::warn!(%peer, "closing connection: {e}");
+                return;
+            }
+        };
+        let (api_key, version, correlation_id) =
+            (handled.api_key, handled.version, handled.correlation_id);
+        let queued = match handled.reply {
+            Reply::Now(body) => match response::encode(api_key, version, correlation_id, &body) {
+                Ok(bytes) => Queued::Ready(bytes),
+                Err(e) => {
+                    tracing::error!(%peer, "closing connection: {e}");
+                    return;
+                }
+            },
+            Reply::Later(pending) => Queued::Task(tokio::spawn(async move {
+                let body = pending.await;
+                response::encode(api_key, version, correlation_id, &body)
+                    .map_err(|e| tracing::error!(%peer, "closing connection: {e}"))
+                    .ok()
+            })),
+            Reply::Nothing => continue,
+            Reply::Close(why) => {
+                tracing::warn!(%peer, "closing connection: {why}");
+                return;
+            }
+        };
+        in_flight.fetch_add(1, Ordering::SeqCst);
+        if tx.send(queued).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn write_responses(
+    mut wr: OwnedWriteHalf,
+    peer: SocketAddr,
+    mut rx: mpsc::Receiver<Queued>,
+    in_flight: Arc<AtomicUsize>,
+) {
+    while let Some(queued) = rx.recv().await {
+        let bytes = match queued {
+            Queued::Ready(bytes) => Some(bytes),
+            Queued::Task(task) => task.await.unwrap_or_else(|e| {
+                tracing::error!(%peer, "request task failed: {e}");
+                None
+            }),
+        };
+        in_flight.fetch_sub(1, Ordering::SeqCst);
+        let Some(bytes) = bytes else { break };
+        if let Err(e) = wr.write_all(&bytes).await {
+            tracing::debug!(%peer, "write failed: {e}");
+            break;
+        }
+    }
+    let _ = wr.shutdown().await;
+}

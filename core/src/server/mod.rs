@@ -1,0 +1,110 @@
+//! The Kafka protocol server, in mini-redis's shape: [`run`] accepts connections until the
+//! shutdown future resolves, each connection runs in its own task (see [`connection`]), the
+//! number of connections is bounded by a semaphore, and shutdown drains in-flight requests
+//! for a bounded time before closing the broker (which flushes and writes the clean-shutdown
+//! marker).
+
+mod config;
+mod connection;
+
+pub use config::ServerConfig;
+
+use crate::broker::handlers::Context;
+use crate::broker::Broker;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch, Semaphore};
+
+/// Serves the Kafka protocol on `listener` until `shutdown` resolves, then drains and closes
+/// `broker`. Returns the broker's close result.
+pub async fn run(
+    listener: TcpListener,
+    broker: Broker,
+    config: ServerConfig,
+    shutdown: impl Future,
+) -> crate::Result<()> {
+    let local = listener
+        .local_addr()
+        .map_err(|e| crate::Error::io(broker.data_dir(), e))?;
+    let (host, port) = config
+        .advertised
+        .clone()
+        .unwrap_or_else(|| (local.ip().to_string(), local.port()));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let ctx = Arc::new(Context {
+        broker: broker.clone(),
+        host,
+        port: i32::from(port),
+        auto_create_topics: config.auto_create_topics,
+        shutdown: stop_rx,
+    });
+    // Every connection task holds a clone of `done_tx`; `recv` returns `None` once all are gone.
+    let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
+    let accepting = accept_loop(&listener, &ctx, &config, &done_tx);
+    tokio::select! {
+        () = accepting => {}
+        _ = shutdown => tracing::info!("shutting down: no new connections, draining requests"),
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    drop(done_tx);
+    if tokio::time::timeout(config.shutdown_grace, done_rx.recv())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_ms = config.shutdown_grace.as_millis() as u64,
+            "connections still busy after the shutdown grace period; closing anyway"
+        );
+    }
+    let closing = broker.clone();
+    match tokio::task::spawn_blocking(move || closing.close()).await {
+        Ok(result) => result,
+        Err(e) => {
+            tracing::error!("closing the broker failed: {e}");
+            Err(crate::Error::ShutDown)
+        }
+    }
+}
+
+/// Accepts until the task is dropped; never returns on its own.
+async fn accept_loop(
+    listener: &TcpListener,
+    ctx: &Arc<Context>,
+    config: &ServerConfig,
+    done: &mpsc::Sender<()>,
+) {
+    let limit = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let mut backoff = Duration::from_millis(5);
+    loop {
+        // Waiting here when the limit is reached leaves new connections in the kernel's
+        // backlog instead of accepting and dropping them.
+        let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
+            return;
+        };
+        let (socket, peer) = match listener.accept().await {
+            Ok(accepted) => {
+                backoff = Duration::from_millis(5);
+                accepted
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: wait and try again rather than exit.
+                tracing::warn!("accept failed: {e}; retrying in {backoff:?}");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+                continue;
+            }
+        };
+        let _ = socket.set_nodelay(true);
+        let ctx = Arc::clone(ctx);
+        let limits = connection::Limits::from(config);
+        let done = done.clone();
+        tokio::spawn(async move {
+            connection::serve(socket, peer, ctx, limits).await;
+            drop(permit);
+            drop(done);
+        });
+    }
+}
