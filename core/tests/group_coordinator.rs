@@ -299,7 +299,10 @@ fn fetch_one(gc: &GroupCoordinator) -> (i64, String) {
 async fn offsets_commit_fetch_and_survive_a_restart() {
     let f = fixture();
     // Outside group management (assign + commit).
-    let resp = f.gc.offset_commit(commit("", -1, 42, "meta-1")).await;
+    let resp =
+        f.gc.offset_commit(commit("", -1, 42, "meta-1"))
+            .finish()
+            .await;
     let codes: Vec<i16> = resp.topics[0]
         .partitions
         .iter()
@@ -313,15 +316,30 @@ async fn offsets_commit_fetch_and_survive_a_restart() {
     f.gc.join_group(join(&a, None), 9, client()).await;
     f.gc.sync_group(sync(&a, 1, &[(&a, b"x")])).await;
     assert_eq!(
-        f.gc.offset_commit(commit(&a, 1, 50, "m2")).await.topics[0].partitions[0].error_code,
+        f.gc.offset_commit(commit(&a, 1, 50, "m2"))
+            .finish()
+            .await
+            .topics[0]
+            .partitions[0]
+            .error_code,
         0
     );
     assert_eq!(
-        f.gc.offset_commit(commit(&a, 0, 60, "m3")).await.topics[0].partitions[0].error_code,
+        f.gc.offset_commit(commit(&a, 0, 60, "m3"))
+            .finish()
+            .await
+            .topics[0]
+            .partitions[0]
+            .error_code,
         22
     );
     assert_eq!(
-        f.gc.offset_commit(commit("", -1, 70, "m4")).await.topics[0].partitions[0].error_code,
+        f.gc.offset_commit(commit("", -1, 70, "m4"))
+            .finish()
+            .await
+            .topics[0]
+            .partitions[0]
+            .error_code,
         25
     );
     assert_eq!(fetch_one(&f.gc), (50, "m2".to_string()));

@@ -233,7 +233,13 @@ async fn api_versions_v0_v3_and_an_unsupported_version() {
     assert_eq!(range(&v0, ApiKey::ListOffsets), Some((1, 9)));
     assert_eq!(range(&v0, ApiKey::Metadata), Some((0, 12)));
     assert_eq!(range(&v0, ApiKey::ApiVersions), Some((0, 4)));
-    assert_eq!(range(&v0, ApiKey::CreateTopics), None);
+    assert_eq!(range(&v0, ApiKey::CreateTopics), Some((2, 7)));
+    assert_eq!(range(&v0, ApiKey::JoinGroup), Some((0, 9)));
+    assert_eq!(
+        range(&v0, ApiKey::EndTxn),
+        None,
+        "transactions are not offered"
+    );
 
     // librdkafka's probe: v3 with client software fields. The response header is v0 and the
     // body ends in an empty tagged-field section (old librdkafka cannot skip feature tags).
@@ -334,7 +340,10 @@ async fn metadata_describes_the_node_and_auto_creates_topics() {
             &MetadataRequest::default().with_topics(None),
         )
         .await;
-    assert_eq!(m.topics.len(), 1);
+    // The user's topic, and the group coordinator's internal topic flagged as internal.
+    assert_eq!(m.topics.len(), 2);
+    let internal: Vec<bool> = m.topics.iter().map(|t| t.is_internal).collect();
+    assert_eq!(internal.iter().filter(|i| **i).count(), 1);
     // v0 has no flag: auto-creation is always allowed there.
     let m: MetadataResponse = c
         .call(

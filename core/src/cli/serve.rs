@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
+use strom::group::GroupConfig;
 use strom::server::{self, ServerConfig};
 use strom::{Broker, BrokerConfig, Error, Result};
 
@@ -37,12 +38,18 @@ const KNOWN: &[&str] = &[
     "advertised.listeners",
     "auto.create.topics.enable",
     "connections.max.idle.ms",
+    "group.initial.rebalance.delay.ms",
+    "group.max.session.timeout.ms",
+    "group.max.size",
+    "group.min.session.timeout.ms",
     "listeners",
     "log.dir",
     "log.dirs",
     "log.retention.check.interval.ms",
     "max.connections",
     "num.partitions",
+    "offset.metadata.max.bytes",
+    "offsets.retention.minutes",
     "socket.request.max.bytes",
 ];
 
@@ -61,6 +68,7 @@ struct Settings {
     max_connections: usize,
     idle: Duration,
     retention_check: Duration,
+    group: GroupConfig,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -123,6 +131,7 @@ async fn serve(s: Settings, broker: Broker) -> Result<()> {
         idle_timeout: s.idle,
         auto_create_topics: s.auto_create,
         advertised: s.advertised,
+        group: s.group,
         ..ServerConfig::default()
     };
     server::run(listener, broker, config, shutdown_signal()).await
@@ -292,6 +301,38 @@ fn typed(layers: &Layers) -> Result<Settings> {
     let max_connections = int("max.connections", 10_000, 1)?;
     let idle = int("connections.max.idle.ms", 600_000, 1)?;
     let retention_check = int("log.retention.check.interval.ms", 300_000, 1)?;
+    let defaults = GroupConfig::default();
+    let group = GroupConfig {
+        initial_rebalance_delay_ms: int(
+            "group.initial.rebalance.delay.ms",
+            defaults.initial_rebalance_delay_ms,
+            0,
+        )?,
+        min_session_timeout_ms: int(
+            "group.min.session.timeout.ms",
+            defaults.min_session_timeout_ms as i64,
+            1,
+        )?
+        .min(i32::MAX as i64) as i32,
+        max_session_timeout_ms: int(
+            "group.max.session.timeout.ms",
+            defaults.max_session_timeout_ms as i64,
+            1,
+        )?
+        .min(i32::MAX as i64) as i32,
+        offsets_retention_ms: int(
+            "offsets.retention.minutes",
+            defaults.offsets_retention_ms / 60_000,
+            1,
+        )?
+        .saturating_mul(60_000),
+        offset_metadata_max_bytes: int(
+            "offset.metadata.max.bytes",
+            defaults.offset_metadata_max_bytes as i64,
+            0,
+        )? as usize,
+        max_size: int("group.max.size", defaults.max_size as i64, 1)? as usize,
+    };
     let auto_create = match get("auto.create.topics.enable") {
         None => true,
         Some((v, from)) => v.trim().parse::<bool>().map_err(|_| {
@@ -351,6 +392,7 @@ fn typed(layers: &Layers) -> Result<Settings> {
         max_connections: max_connections.min(1 << 20) as usize,
         idle: Duration::from_millis(idle as u64),
         retention_check: Duration::from_millis(retention_check as u64),
+        group,
     })
 }
 

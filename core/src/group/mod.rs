@@ -23,7 +23,7 @@ use std::time::Duration;
 use store::{OffsetStore, StoreKey, StoreValue, StoredGroup, StoredMember};
 
 /// Broker settings of the coordinator, under Kafka's names.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupConfig {
     /// `group.initial.rebalance.delay.ms`
     pub initial_rebalance_delay_ms: i64,

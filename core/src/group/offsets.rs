@@ -27,20 +27,19 @@ fn s(v: &str) -> StrBytes {
 }
 
 impl GroupCoordinator {
-    /// Stores offsets once they are durable in `__consumer_offsets`.
-    pub async fn offset_commit(&self, req: OffsetCommitRequest) -> OffsetCommitResponse {
+    /// Validates and appends a commit in request order (the in-memory view is updated at
+    /// once, so later requests on the connection see it); the returned [`CommitInFlight`]
+    /// resolves to the response once the records are durable.
+    pub fn offset_commit(&self, req: OffsetCommitRequest) -> CommitInFlight {
         let inner = &self.inner;
         let now = inner.clock.now_ms();
         let group_id = req.group_id.0.to_string();
-        let group_error = {
-            let mut groups = inner.groups.lock();
-            let g = groups
-                .entry(group_id.clone())
-                .or_insert_with(|| Group::new(&group_id, now));
-            check_commit(g, &req)
-        };
-        // Decide per partition; collect what to write.
-        let mut out = OffsetCommitResponse::default();
+        let mut groups = inner.groups.lock();
+        let g = groups
+            .entry(group_id.clone())
+            .or_insert_with(|| Group::new(&group_id, now));
+        let group_error = check_commit(g, &req);
+        let mut response = OffsetCommitResponse::default();
         let mut changes = Vec::new();
         let mut accepted: Vec<((String, i32), Committed)> = Vec::new();
         for t in &req.topics {
@@ -85,38 +84,22 @@ impl GroupCoordinator {
                         .with_error_code(code),
                 );
             }
-            out.topics.push(rt);
+            response.topics.push(rt);
         }
-        if changes.is_empty() {
-            return out;
+        let durable_end = if changes.is_empty() {
+            Ok(None)
+        } else {
+            inner.store.append(&changes, now).map(Some)
+        };
+        if let Ok(Some(_)) = durable_end {
+            g.offsets.extend(accepted);
         }
-        let stored = async {
-            let end = inner.store.append(&changes, now)?;
-            let coordinator = self.clone();
-            tokio::task::spawn_blocking(move || coordinator.inner.store.wait_durable(end))
-                .await
-                .map_err(|e| crate::Error::InvalidRequest(format!("commit task failed: {e}")))?
+        CommitInFlight {
+            coordinator: self.clone(),
+            response,
+            durable_end,
+            group_id,
         }
-        .await;
-        match stored {
-            Ok(()) => {
-                let mut groups = inner.groups.lock();
-                if let Some(g) = groups.get_mut(&group_id) {
-                    g.offsets.extend(accepted);
-                }
-            }
-            Err(e) => {
-                tracing::error!(group = %group_id, "offset commit not stored: {e}");
-                for t in &mut out.topics {
-                    for p in &mut t.partitions {
-                        if p.error_code == 0 {
-                            p.error_code = ResponseError::KafkaStorageError.code();
-                        }
-                    }
-                }
-            }
-        }
-        out
     }
 
     pub fn offset_fetch(&self, req: OffsetFetchRequest, version: i16) -> OffsetFetchResponse {
@@ -191,7 +174,7 @@ impl GroupCoordinator {
         out
     }
 
-    pub async fn offset_delete(&self, req: OffsetDeleteRequest) -> OffsetDeleteResponse {
+    pub fn offset_delete(&self, req: OffsetDeleteRequest) -> OffsetDeleteResponse {
         let now = self.inner.clock.now_ms();
         let mut out = OffsetDeleteResponse::default();
         let mut changes = Vec::new();
@@ -242,6 +225,48 @@ impl GroupCoordinator {
             }
         }
         out
+    }
+}
+
+/// A commit that is in the log and waits to be durable before it is acknowledged.
+#[derive(Debug)]
+pub struct CommitInFlight {
+    coordinator: GroupCoordinator,
+    response: OffsetCommitResponse,
+    durable_end: crate::Result<Option<i64>>,
+    group_id: String,
+}
+
+impl CommitInFlight {
+    /// Waits for durability (off the async workers) and returns the response.
+    pub async fn finish(self) -> OffsetCommitResponse {
+        let CommitInFlight {
+            coordinator,
+            mut response,
+            durable_end,
+            group_id,
+        } = self;
+        let outcome = match durable_end {
+            Ok(None) => return response,
+            Ok(Some(end)) => {
+                tokio::task::spawn_blocking(move || coordinator.inner.store.wait_durable(end))
+                    .await
+                    .map_err(|e| crate::Error::InvalidRequest(format!("commit task failed: {e}")))
+                    .and_then(|r| r)
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = outcome {
+            tracing::error!(group = %group_id, "offset commit not stored: {e}");
+            for t in &mut response.topics {
+                for p in &mut t.partitions {
+                    if p.error_code == 0 {
+                        p.error_code = e.kafka_code();
+                    }
+                }
+            }
+        }
+        response
     }
 }
 

@@ -11,6 +11,23 @@ pub mod header;
 pub mod response;
 pub mod versions;
 
+/// Decodes a request body of a supported API version: the allocation guard first, then the
+/// message library. The one decode path of the server, and what the fuzz target drives.
+pub fn decode_body(
+    api_key: kafka_protocol::messages::ApiKey,
+    version: i16,
+    body: bytes::Bytes,
+) -> Result<kafka_protocol::messages::RequestKind, ProtocolError> {
+    let malformed = |reason: String| ProtocolError::Malformed {
+        what: format!("{api_key:?} v{version} request"),
+        reason,
+    };
+    guard::check(api_key, version, &body).map_err(|e| malformed(e.to_string()))?;
+    let mut body = body;
+    kafka_protocol::messages::RequestKind::decode(api_key, &mut body, version)
+        .map_err(|e| malformed(e.to_string()))
+}
+
 /// Why a connection is closed instead of answered. These never reach a client as an error
 /// code: Kafka's answer to a request it cannot parse is a closed connection, so there is no
 /// Kafka code to map to (unlike [`crate::Error`]).

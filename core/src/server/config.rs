@@ -1,5 +1,6 @@
 //! [`ServerConfig`]: the listener-side settings, under Kafka's broker config names.
 
+use crate::group::GroupConfig;
 use crate::protocol::frame::DEFAULT_MAX_REQUEST_BYTES;
 use std::time::Duration;
 
@@ -24,6 +25,8 @@ pub struct ServerConfig {
     /// Requests one connection may have waiting for their responses before strom stops
     /// reading from it (strom's; Kafka reads one request at a time per connection).
     pub max_in_flight_per_connection: usize,
+    /// The group coordinator's settings (`group.*`, `offsets.*`).
+    pub group: GroupConfig,
 }
 
 impl Default for ServerConfig {
@@ -36,6 +39,7 @@ impl Default for ServerConfig {
             advertised: None,
             shutdown_grace: Duration::from_secs(10),
             max_in_flight_per_connection: 64,
+            group: GroupConfig::default(),
         }
     }
 }

@@ -94,7 +94,7 @@ async fn read_requests(
                 return;
             }
         };
-        let handled = match handlers::dispatch(ctx, frame).await {
+        let handled = match handlers::dispatch(ctx, peer, frame).await {
             Ok(h) => h,
             Err(e) => {
                 tracing::warn!(%peer, "closing connection: {e}");

@@ -11,11 +11,15 @@ pub use config::ServerConfig;
 
 use crate::broker::handlers::Context;
 use crate::broker::Broker;
+use crate::group::GroupCoordinator;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch, Semaphore};
+
+/// How often group sessions and rebalance deadlines are checked.
+const GROUP_TICK: Duration = Duration::from_millis(100);
 
 /// Serves the Kafka protocol on `listener` until `shutdown` resolves, then drains and closes
 /// `broker`. Returns the broker's close result.
@@ -33,7 +37,18 @@ pub async fn run(
         .clone()
         .unwrap_or_else(|| (local.ip().to_string(), local.port()));
     let (stop_tx, stop_rx) = watch::channel(false);
+    let opening = (broker.clone(), config.group.clone());
+    let groups = tokio::task::spawn_blocking(move || {
+        GroupCoordinator::open(opening.0, opening.1, crate::clock::system())
+    })
+    .await
+    .map_err(|e| crate::Error::io(broker.data_dir(), std::io::Error::other(e)))??;
+    let mut ticker_stop = stop_rx.clone();
+    tokio::spawn(groups.clone().run_ticker(GROUP_TICK, async move {
+        let _ = ticker_stop.wait_for(|stop| *stop).await;
+    }));
     let ctx = Arc::new(Context {
+        groups,
         broker: broker.clone(),
         host,
         port: i32::from(port),

@@ -14,14 +14,16 @@
 //! `protocol/guard/schemas.rs`, and an arm in `dispatch` (synchronous admin handlers fit
 //! [`blocking`]).
 
+mod admin;
 mod api_versions;
 mod fetch;
+mod groups;
 mod list_offsets;
 mod metadata;
 mod produce;
 
 use crate::broker::Broker;
-use crate::protocol::{guard, header, versions, ProtocolError};
+use crate::protocol::{header, versions, ProtocolError};
 use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
 use std::future::Future;
@@ -38,6 +40,7 @@ pub const NODE_ID: i32 = 1;
 #[derive(Debug, Clone)]
 pub struct Context {
     pub broker: Broker,
+    pub groups: crate::group::GroupCoordinator,
     /// The advertised listener: what Metadata tells clients to connect to.
     pub host: String,
     pub port: i32,
@@ -94,7 +97,11 @@ pub struct Handled {
 }
 
 /// Handles one request frame (without its length prefix). `Err` means: close the connection.
-pub async fn dispatch(ctx: &Context, frame: Bytes) -> Result<Handled, ProtocolError> {
+pub async fn dispatch(
+    ctx: &Context,
+    peer: std::net::SocketAddr,
+    frame: Bytes,
+) -> Result<Handled, ProtocolError> {
     let fixed = header::fixed(&frame)?;
     if fixed.api_key == ApiKey::ApiVersions as i16
         && !versions::is_supported(ApiKey::ApiVersions, fixed.api_version)
@@ -139,25 +146,51 @@ pub async fn dispatch(ctx: &Context, frame: Bytes) -> Result<Handled, ProtocolEr
             }),
         };
     }
-    let malformed = |reason: String| ProtocolError::Malformed {
-        what: format!("{api_key:?} v{version} request"),
-        reason,
+    let client = crate::group::membership::ClientInfo {
+        client_id: request
+            .header
+            .client_id
+            .as_ref()
+            .map_or_else(String::new, |c| c.to_string()),
+        client_host: format!("/{}", peer.ip()),
     };
-    guard::check(api_key, version, &request.body).map_err(|e| malformed(e.to_string()))?;
-    let mut body = request.body;
-    let decoded =
-        RequestKind::decode(api_key, &mut body, version).map_err(|e| malformed(e.to_string()))?;
+    let decoded = crate::protocol::decode_body(api_key, version, request.body)?;
     let reply = match decoded {
         RequestKind::ApiVersions(req) => Reply::Now(api_versions::handle(req)),
         RequestKind::Metadata(req) => metadata::handle(ctx, version, req).await,
         RequestKind::Produce(req) => produce::handle(ctx, version, req).await,
         RequestKind::Fetch(req) => fetch::handle(ctx, version, req),
         RequestKind::ListOffsets(req) => list_offsets::handle(ctx, version, req).await,
+        RequestKind::FindCoordinator(req) => groups::find_coordinator(ctx, version, req),
+        RequestKind::JoinGroup(req) => groups::join_group(ctx, version, req, client),
+        RequestKind::SyncGroup(req) => groups::sync_group(ctx, req),
+        RequestKind::Heartbeat(req) => groups::heartbeat(ctx, req),
+        RequestKind::LeaveGroup(req) => groups::leave_group(ctx, version, req),
+        RequestKind::OffsetCommit(req) => groups::offset_commit(ctx, req),
+        RequestKind::OffsetFetch(req) => groups::offset_fetch(ctx, version, req),
+        RequestKind::ListGroups(req) => groups::list_groups(ctx, req),
+        RequestKind::DescribeGroups(req) => groups::describe_groups(ctx, version, req),
+        RequestKind::DeleteGroups(req) => groups::delete_groups(ctx, req),
+        RequestKind::OffsetDelete(req) => groups::offset_delete(ctx, req),
+        RequestKind::InitProducerId(req) => admin::init_producer_id(ctx, req).await,
+        RequestKind::CreateTopics(req) => admin::create_topics(ctx, version, req).await,
+        RequestKind::DeleteTopics(req) => admin::delete_topics(ctx, version, req).await,
+        RequestKind::CreatePartitions(req) => admin::create_partitions(ctx, req).await,
+        RequestKind::DescribeConfigs(req) => admin::describe_configs(ctx, version, req),
+        RequestKind::AlterConfigs(req) => admin::alter_configs(ctx, req).await,
+        RequestKind::IncrementalAlterConfigs(req) => {
+            admin::incremental_alter_configs(ctx, req).await
+        }
+        RequestKind::DescribeCluster(req) => admin::describe_cluster(ctx, req),
+        RequestKind::DescribeTopicPartitions(req) => admin::describe_topic_partitions(ctx, req),
+        RequestKind::DeleteRecords(req) => admin::delete_records(ctx, req).await,
+        RequestKind::OffsetForLeaderEpoch(req) => admin::offset_for_leader_epoch(ctx, req),
         // Only APIs in the version table get this far.
         _ => {
-            return Err(malformed(
-                "the API is in the version table but has no handler".into(),
-            ))
+            return Err(ProtocolError::Malformed {
+                what: format!("{api_key:?} v{version} request"),
+                reason: "the API is in the version table but has no handler".into(),
+            })
         }
     };
     Ok(Handled {

@@ -58,8 +58,13 @@ pub(crate) enum Ty {
     Array(&'static [Field]),
     /// An array of int32.
     Int32Array,
+    /// An array of strings, nullable or not.
+    StrArray,
     /// A struct inline (only as a tagged field).
     Struct(&'static [Field]),
+    /// A nullable struct: an int8 marker, then the struct if the marker is 1 (any other
+    /// value is null, as the decoder's `OptionStruct` reads it).
+    OptStruct(&'static [Field]),
 }
 
 /// One field of a struct: its type, the versions it is present in, and its tag if tagged.
@@ -229,10 +234,20 @@ impl Walker<'_> {
             Ty::Str => self.skip_sized(false),
             Ty::Bytes => self.skip_sized(true),
             Ty::Struct(fields) => self.walk_struct(fields),
+            Ty::OptStruct(fields) => match self.take(1)?[0] {
+                1 => self.walk_struct(fields),
+                _ => Ok(()),
+            },
             Ty::Int32Array => match self.count()? {
                 Some(n) => self.take(n.saturating_mul(4)).map(|_| ()),
                 None => Ok(()),
             },
+            Ty::StrArray => {
+                for _ in 0..self.count()?.unwrap_or(0) {
+                    self.skip_sized(false)?;
+                }
+                Ok(())
+            }
             Ty::Array(fields) => {
                 for _ in 0..self.count()?.unwrap_or(0) {
                     self.walk_struct(fields)?;
