@@ -98,26 +98,10 @@ impl MetadataLog {
     /// Every change in order.
     pub fn replay(&self) -> Result<Vec<MetadataRecord>> {
         let mut out = Vec::new();
-        let mut offset = self.log.log_start_offset();
-        let end = self.log.log_end_offset();
-        while offset < end {
-            let chunk = self.log.read(offset, 1 << 20)?.records;
-            if chunk.is_empty() {
-                break;
-            }
-            let mut at = 0;
-            while at < chunk.len() {
-                let h = crate::log::batch::BatchHeader::parse(&chunk[at..])?;
-                let bytes = chunk.slice(at..at + h.total_len());
-                for r in records::decode_batch(&bytes)? {
-                    if r.offset >= offset {
-                        out.push(parse(r.offset, r.value)?);
-                    }
-                }
-                offset = offset.max(h.last_offset() + 1);
-                at += h.total_len();
-            }
-        }
+        self.log.replay_records(|r| {
+            out.push(parse(r.offset, r.value)?);
+            Ok(())
+        })?;
         Ok(out)
     }
 

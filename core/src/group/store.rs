@@ -103,47 +103,31 @@ impl OffsetStore {
     /// Every stored change in log order (a later one replaces an earlier one with its key).
     pub fn replay(&self) -> Result<Vec<(StoreKey, Option<StoreValue>)>> {
         let mut out = Vec::new();
-        let mut offset = self.log.log_start_offset();
-        let end = self.log.log_end_offset();
-        while offset < end {
-            let chunk = self.log.read(offset, 1 << 20)?.records;
-            if chunk.is_empty() {
-                break;
-            }
-            let mut at = 0;
-            while at < chunk.len() {
-                let h = crate::log::batch::BatchHeader::parse(&chunk[at..])?;
-                for r in records::decode_batch(&chunk[at..at + h.total_len()])? {
-                    if r.offset < offset {
-                        continue;
-                    }
-                    let Some(k) = r.key else { continue };
-                    let Ok(key) = serde_json::from_slice::<StoreKey>(&k) else {
+        self.log.replay_records(|r| {
+            let Some(k) = r.key else { return Ok(()) };
+            let Ok(key) = serde_json::from_slice::<StoreKey>(&k) else {
+                tracing::warn!(
+                    offset = r.offset,
+                    "skipping unreadable __consumer_offsets key"
+                );
+                return Ok(());
+            };
+            let value = match r.value {
+                None => None,
+                Some(v) => match serde_json::from_slice::<StoreValue>(&v) {
+                    Ok(v) => Some(v),
+                    Err(e) => {
                         tracing::warn!(
                             offset = r.offset,
-                            "skipping unreadable __consumer_offsets key"
+                            "skipping unreadable __consumer_offsets value: {e}"
                         );
-                        continue;
-                    };
-                    let value = match r.value {
-                        None => None,
-                        Some(v) => match serde_json::from_slice::<StoreValue>(&v) {
-                            Ok(v) => Some(v),
-                            Err(e) => {
-                                tracing::warn!(
-                                    offset = r.offset,
-                                    "skipping unreadable __consumer_offsets value: {e}"
-                                );
-                                continue;
-                            }
-                        },
-                    };
-                    out.push((key, value));
-                }
-                offset = offset.max(h.last_offset() + 1);
-                at += h.total_len();
-            }
-        }
+                        return Ok(());
+                    }
+                },
+            };
+            out.push((key, value));
+            Ok(())
+        })?;
         Ok(out)
     }
 }

@@ -431,6 +431,35 @@ impl PartitionLog {
         })
     }
 
+    /// Decodes every record from the log start to the current end, in order, and hands each to
+    /// `f`. For the internal logs (metadata, group offsets) that are replayed at start; the
+    /// data path never decodes records.
+    pub fn replay_records(
+        &self,
+        mut f: impl FnMut(kafka_protocol::records::Record) -> Result<()>,
+    ) -> Result<()> {
+        let mut offset = self.log_start_offset();
+        let end = self.log_end_offset();
+        while offset < end {
+            let chunk = self.read(offset, 1 << 20)?.records;
+            if chunk.is_empty() {
+                break;
+            }
+            let mut at = 0;
+            while at < chunk.len() {
+                let h = batch::BatchHeader::parse(&chunk[at..])?;
+                for r in records::decode_batch(&chunk[at..at + h.total_len()])? {
+                    if r.offset >= offset {
+                        f(r)?;
+                    }
+                }
+                offset = offset.max(h.last_offset() + 1);
+                at += h.total_len();
+            }
+        }
+        Ok(())
+    }
+
     /// The first record with a timestamp ≥ `timestamp`: its offset and timestamp.
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>> {
         let st = self.state.read();
