@@ -274,3 +274,27 @@ fn group_commit_makes_appends_durable_from_many_threads() {
     assert_eq!(log.log_end_offset(), 8 * 20 * 2);
     assert_eq!(log.durable_offset(), 320);
 }
+
+#[test]
+fn old_producer_timestamps_do_not_roll_every_append() {
+    let dir = tempfile::tempdir().unwrap();
+    // The broker's clock is far ahead of the producer's timestamps (replayed data).
+    let log = open(
+        dir.path(),
+        config(&[("segment.ms", "60000")]),
+        clock(1_700_000_000_000),
+        false,
+    );
+    for i in 0..20 {
+        log.append(&batch(&i.to_string(), 1, 10, 1_000 + i, Compression::None))
+            .unwrap();
+    }
+    assert_eq!(
+        log.segment_count(),
+        1,
+        "segment.ms compares batch timestamps, as Kafka does"
+    );
+    log.append(&batch("late", 1, 10, 1_000 + 60_001, Compression::None))
+        .unwrap();
+    assert_eq!(log.segment_count(), 2);
+}

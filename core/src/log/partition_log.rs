@@ -16,6 +16,7 @@ use parking_lot::RwLock;
 use std::collections::BTreeMap;
 use std::io::IoSlice;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 /// The leader epoch of every partition while strom runs a single node: Metadata reports it,
@@ -56,8 +57,6 @@ pub(crate) struct LogState {
     pub(crate) config: LogConfig,
     pub(crate) segments: BTreeMap<i64, Segment>,
     pub(crate) log_start_offset: i64,
-    pub(crate) messages_since_flush: i64,
-    pub(crate) last_flush_ms: i64,
     pub(crate) producers: ProducerState,
 }
 
@@ -101,6 +100,10 @@ pub struct PartitionLog {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) state: RwLock<LogState>,
     durability: GroupCommit,
+    /// Messages appended since the last flush, and when that flush was (for `flush.messages`
+    /// and `flush.ms`). Atomics, so a flush does not need the log's write lock.
+    messages_since_flush: AtomicI64,
+    last_flush_ms: AtomicI64,
     /// The log end offset, published after every change so long-polling fetches can wait
     /// for appends instead of sleeping.
     end_offset: tokio::sync::watch::Sender<i64>,
@@ -175,8 +178,6 @@ impl PartitionLog {
             config: options.config,
             segments,
             log_start_offset,
-            messages_since_flush: 0,
-            last_flush_ms: now,
             producers,
         };
         let durable = if options.clean_shutdown {
@@ -189,6 +190,8 @@ impl PartitionLog {
             clock: options.clock,
             state: RwLock::new(state),
             durability: GroupCommit::new(durable),
+            messages_since_flush: AtomicI64::new(0),
+            last_flush_ms: AtomicI64::new(now),
             end_offset: tokio::sync::watch::Sender::new(log_end),
         })
     }
@@ -307,7 +310,8 @@ impl PartitionLog {
                 );
             }
         }
-        self.maybe_roll(st, batches.len() as u64, last_offset, now)?;
+        let incoming_ts = pending.iter().map(|p| p.max_timestamp).max().unwrap_or(now);
+        self.maybe_roll(st, batches.len() as u64, last_offset, incoming_ts)?;
         let epoch = LEADER_EPOCH.to_be_bytes();
 
         // baseOffset and partitionLeaderEpoch sit outside the CRC; the leader stamps both, as
@@ -348,7 +352,8 @@ impl PartitionLog {
         for (b, p) in located.iter().zip(&pending) {
             st.producers.record(&b.header, p.base_offset, now);
         }
-        st.messages_since_flush += records;
+        self.messages_since_flush
+            .fetch_add(records, Ordering::Relaxed);
         Ok(AppendInfo {
             base_offset,
             last_offset,
@@ -359,13 +364,13 @@ impl PartitionLog {
     }
 
     /// Rolls to a new active segment when the next append would overflow it by size, its
-    /// indexes are full, it is older than `segment.ms`, or relative offsets would overflow.
+    /// indexes are full, it spans more than `segment.ms`, or relative offsets would overflow.
     fn maybe_roll(
         &self,
         st: &mut LogState,
         incoming: u64,
         last_offset: i64,
-        now: i64,
+        incoming_ts: i64,
     ) -> Result<()> {
         let cfg = st.config.clone();
         let active = st.active();
@@ -373,9 +378,11 @@ impl PartitionLog {
             return Ok(());
         }
         let too_big = active.size() + incoming > cfg.segment_bytes;
+        // As Kafka: the incoming batch's timestamp against the first batch's, so a producer
+        // whose clock is far behind does not roll a segment on every append.
         let too_old = active
             .rolling_timestamp()
-            .is_some_and(|t| now.saturating_sub(t) > cfg.segment_ms);
+            .is_some_and(|t| incoming_ts.saturating_sub(t) > cfg.segment_ms);
         let offsets_overflow = last_offset - active.base_offset() > u32::MAX as i64;
         if too_big || too_old || offsets_overflow || active.indexes_full() {
             self.roll(st)?;
@@ -418,8 +425,8 @@ impl PartitionLog {
                 .next_back()
                 .map_or(i64::MIN, |(b, _)| *b);
             for seg in st.segments.range(floor..).map(|(_, s)| s) {
-                if let Some((pos, _)) = seg.find(offset)? {
-                    records = seg.read(pos, max_bytes)?;
+                if let Some((pos, first)) = seg.find(offset)? {
+                    records = seg.read_batches(pos, max_bytes, first.total_len())?;
                     break;
                 }
             }
@@ -558,9 +565,10 @@ impl PartitionLog {
     fn flush_appended(&self) -> Result<i64> {
         let durable = self.durability.durable();
         let (end, files) = {
-            let mut st = self.state.write();
-            st.messages_since_flush = 0;
-            st.last_flush_ms = self.clock.now_ms();
+            let st = self.state.read();
+            self.messages_since_flush.store(0, Ordering::Relaxed);
+            self.last_flush_ms
+                .store(self.clock.now_ms(), Ordering::Relaxed);
             let files: Vec<_> = st
                 .segments
                 .values()
@@ -578,7 +586,7 @@ impl PartitionLog {
     fn maybe_flush_by_count(&self, end: i64) -> Result<()> {
         let due = {
             let st = self.state.read();
-            st.messages_since_flush >= st.config.flush_messages
+            self.messages_since_flush.load(Ordering::Relaxed) >= st.config.flush_messages
         };
         if due {
             self.wait_durable(end)?;
@@ -590,9 +598,12 @@ impl PartitionLog {
     pub fn flush_if_due(&self) -> Result<()> {
         let (due, end) = {
             let st = self.state.read();
-            let idle = self.clock.now_ms().saturating_sub(st.last_flush_ms);
+            let idle = self
+                .clock
+                .now_ms()
+                .saturating_sub(self.last_flush_ms.load(Ordering::Relaxed));
             (
-                st.messages_since_flush > 0 && idle >= st.config.flush_ms,
+                self.messages_since_flush.load(Ordering::Relaxed) > 0 && idle >= st.config.flush_ms,
                 st.log_end_offset(),
             )
         };

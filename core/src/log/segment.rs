@@ -353,7 +353,11 @@ impl Segment {
             // An index entry that does not land on its batch is damage, not an error for the
             // reader: fall back to scanning the segment from its start.
             match self.header_at(e.position).ok().flatten() {
-                Some(h) if h.base_offset == e.offset => pos = e.position,
+                // The header just read is the first the scan would read: use it.
+                Some(h) if h.base_offset == e.offset && h.last_offset() >= offset => {
+                    return Ok(Some((e.position, h)));
+                }
+                Some(h) if h.base_offset == e.offset => pos = e.position + h.total_len() as u64,
                 _ => tracing::warn!(
                     path = %self.index_path.display(),
                     "index entry does not match the log; scanning from the segment start"
@@ -402,11 +406,16 @@ impl Segment {
     /// Reads up to `max_bytes` of whole batches starting at `pos`; at least one whole batch
     /// even if it is larger, so a consumer always makes progress (Kafka does the same).
     pub fn read(&self, pos: u64, max_bytes: usize) -> Result<Bytes> {
+        self.read_batches(pos, max_bytes, HEADER_LEN)
+    }
+
+    /// [`Self::read`] when the caller knows the first batch is `first_len` bytes: one pread.
+    pub fn read_batches(&self, pos: u64, max_bytes: usize, first_len: usize) -> Result<Bytes> {
         if pos >= self.size {
             return Ok(Bytes::new());
         }
         let avail = (self.size - pos) as usize;
-        let want = avail.min(max_bytes.max(HEADER_LEN));
+        let want = avail.min(max_bytes.max(first_len).max(HEADER_LEN));
         let mut buf = BytesMut::zeroed(want);
         self.log
             .read_exact_at(&mut buf, pos)
