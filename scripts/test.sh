@@ -19,3 +19,62 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 echo "== cargo test"
 cargo test --workspace
+
+# ---------------------------------------------------------------------------------------------
+# Black-box tests with real Kafka clients against `strom serve` (tests/clients/).
+# Installs, on a fresh machine: a venv with kafka-python, confluent-kafka and pytest
+# (tests/clients/requirements.txt), kafkajs and its codecs (tests/clients/node, npm ci from the
+# committed lockfile) and Debian's kcat. Each step is skipped when already satisfied.
+
+apt_install() {
+  # Debian packages, as root (or through sudo); the index is refreshed once, with retries.
+  local sudo=""
+  if [ "$(id -u)" != "0" ]; then
+    if command -v sudo >/dev/null 2>&1; then sudo="sudo -n"; else
+      echo "need root (or sudo) to apt-get install $*" >&2
+      return 1
+    fi
+  fi
+  local try
+  for try in 1 2 3; do
+    if $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null &&
+      $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"; then
+      return 0
+    fi
+    echo "apt-get install $* failed (try $try of 3)" >&2
+    sleep $((try * 5))
+  done
+  return 1
+}
+
+echo "== client test dependencies"
+if ! command -v kcat >/dev/null 2>&1; then
+  apt_install kcat
+fi
+kcat -V 2>&1 | sed -n "s/^Version /kcat /p"
+if ! command -v npm >/dev/null 2>&1; then
+  apt_install nodejs npm
+fi
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv || { apt_install python3-venv && python3 -m venv .venv; }
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -r tests/clients/requirements.txt
+node_stamp=tests/clients/node/node_modules/.strom-lock-sha256
+node_lock_sum=$(sha256sum tests/clients/node/package-lock.json | cut -d' ' -f1)
+if [ "$(cat "$node_stamp" 2>/dev/null)" != "$node_lock_sum" ]; then
+  # kafkajs-lz4 builds a native addon: point node-gyp at the installed headers (it cannot
+  # download them here).
+  if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ]; then
+    export npm_config_nodedir=/usr
+  fi
+  (cd tests/clients/node && npm ci --no-audit --no-fund)
+  echo "$node_lock_sum" >"$node_stamp"
+fi
+
+echo "== cargo build --bin strom"
+cargo build --bin strom
+STROM_BIN="$(cargo metadata --format-version 1 --no-deps | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/strom"
+export STROM_BIN
+
+echo "== pytest tests/clients (kafka-python, confluent-kafka, kafkajs, kcat against strom serve)"
+.venv/bin/python -m pytest tests/clients -q
