@@ -393,3 +393,65 @@ async fn offsets_commit_fetch_and_survive_a_restart() {
     assert_eq!(fetch_one(&gc).0, -1);
     assert_eq!(del(&gc), 69, "GROUP_ID_NOT_FOUND");
 }
+
+#[tokio::test]
+async fn commits_are_accepted_while_preparing_and_refused_while_completing() {
+    let f = fixture();
+    let a = join_new(&f.gc).await;
+    f.gc.join_group(join(&a, None), 9, client()).await;
+    f.gc.sync_group(sync(&a, 1, &[(&a, b"x")])).await;
+    // A second member starts a rebalance; a's commit of generation 1 still counts.
+    let b = join_new(&f.gc).await;
+    let gc = f.gc.clone();
+    let b2 = b.clone();
+    let jb = tokio::spawn(async move { gc.join_group(join(&b2, None), 9, client()).await });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let r =
+        f.gc.offset_commit(commit(&a, 1, 7, "on-revoke"))
+            .finish()
+            .await;
+    assert_eq!(r.topics[0].partitions[0].error_code, 0, "commit on revoke");
+    // Once the join phase completes (generation 2 awaiting sync), generation 1 is refused.
+    f.gc.join_group(join(&a, None), 9, client()).await;
+    jb.await.unwrap();
+    let r = f.gc.offset_commit(commit(&a, 2, 8, "early")).finish().await;
+    assert_eq!(
+        r.topics[0].partitions[0].error_code, 27,
+        "REBALANCE_IN_PROGRESS"
+    );
+    assert_eq!(fetch_one(&f.gc), (7, "on-revoke".to_string()));
+}
+
+#[tokio::test]
+async fn a_returning_static_member_takes_its_place_without_a_rebalance() {
+    let f = fixture();
+    let first = f.gc.join_group(join("", Some("host-a")), 9, client()).await;
+    let a = first.member_id.to_string();
+    f.gc.sync_group(sync(&a, 1, &[(&a, b"A")])).await;
+    // host-b joins: a rejoins, generation 2 with both.
+    let gc = f.gc.clone();
+    let follower =
+        tokio::spawn(async move { gc.join_group(join("", Some("host-b")), 9, client()).await });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let leader = f.gc.join_group(join(&a, Some("host-a")), 9, client()).await;
+    let follower = follower.await.unwrap();
+    let b = follower.member_id.to_string();
+    let generation = leader.generation_id;
+    assert_eq!(generation, 2);
+    let gc = f.gc.clone();
+    let b2 = b.clone();
+    let sb = tokio::spawn(async move { gc.sync_group(sync(&b2, generation, &[])).await });
+    f.gc.sync_group(sync(&a, generation, &[(&a, b"A"), (&b, b"B")]))
+        .await;
+    assert_eq!(&sb.await.unwrap().assignment[..], b"B");
+
+    // host-b restarts: same generation, its old assignment, and a keeps going undisturbed.
+    let back = f.gc.join_group(join("", Some("host-b")), 9, client()).await;
+    assert_eq!(back.error_code, 0);
+    assert_eq!(back.generation_id, generation, "no rebalance");
+    let new_b = back.member_id.to_string();
+    assert_ne!(new_b, b);
+    let sb = f.gc.sync_group(sync(&new_b, generation, &[])).await;
+    assert_eq!(&sb.assignment[..], b"B");
+    assert_eq!(f.gc.heartbeat(heartbeat(&a, generation)).error_code, 0);
+}

@@ -244,8 +244,26 @@ impl Inner {
                 Some(i) => {
                     // A static member coming back under a new id replaces (fences) the old one.
                     if let Some(old) = g.static_members.get(i).cloned() {
+                        let was_leader = g.leader.as_deref() == Some(old.as_str());
                         if let Some(mut m) = g.remove_member(&old) {
                             fail_waiters(&mut m, ResponseError::FencedInstanceId);
+                            if g.state == GroupState::Stable && (!was_leader || version >= 9) {
+                                let rejoined = self.static_rejoin(
+                                    g,
+                                    m,
+                                    &new_id,
+                                    protocols.clone(),
+                                    session,
+                                    rebalance_timeout,
+                                    was_leader,
+                                    now,
+                                );
+                                if let Some(resp) = rejoined {
+                                    let (tx, rx) = oneshot::channel();
+                                    let _ = tx.send(resp);
+                                    return Ok(rx);
+                                }
+                            }
                         }
                     }
                     new_id
@@ -316,6 +334,66 @@ impl Inner {
         }
         self.try_complete_join(g, now);
         Ok(rx)
+    }
+
+    /// KIP-345: a static member that restarts while the group is Stable takes its old place
+    /// (and assignment) under its new member id without a rebalance, as long as the group's
+    /// protocol choice does not change. A returning leader (v9+) gets the member list with
+    /// `skip_assignment`, so it does not compute a new assignment. `None`: a rebalance is
+    /// needed after all (the member is then back in the group and joins normally).
+    #[allow(clippy::too_many_arguments)]
+    fn static_rejoin(
+        &self,
+        g: &mut Group,
+        old: Member,
+        new_id: &str,
+        protocols: Vec<(String, Bytes)>,
+        session: i32,
+        rebalance_timeout: i32,
+        was_leader: bool,
+        now: i64,
+    ) -> Option<JoinGroupResponse> {
+        g.add_member(Member {
+            id: new_id.to_string(),
+            protocols,
+            session_timeout_ms: session,
+            rebalance_timeout_ms: rebalance_timeout,
+            last_heartbeat_ms: now,
+            join_waiter: None,
+            sync_waiter: None,
+            ..old
+        });
+        if was_leader {
+            g.leader = Some(new_id.to_string());
+        }
+        if g.select_protocol() != g.protocol {
+            return None;
+        }
+        self.persist_group(g, now);
+        let protocol = g.protocol.clone().unwrap_or_default();
+        let members = if was_leader {
+            g.members
+                .values()
+                .map(|m| {
+                    JoinGroupResponseMember::default()
+                        .with_member_id(s(&m.id))
+                        .with_group_instance_id(m.instance_id.as_deref().map(s))
+                        .with_metadata(m.metadata_for(&protocol))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Some(
+            JoinGroupResponse::default()
+                .with_generation_id(g.generation)
+                .with_protocol_type(g.protocol_type.as_deref().map(s))
+                .with_protocol_name(Some(s(&protocol)))
+                .with_leader(s(g.leader.as_deref().unwrap_or_default()))
+                .with_member_id(s(new_id))
+                .with_skip_assignment(was_leader)
+                .with_members(members),
+        )
     }
 
     /// Starts a rebalance: everyone must rejoin before the rebalance timeout.

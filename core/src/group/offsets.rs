@@ -39,6 +39,12 @@ impl GroupCoordinator {
             .entry(group_id.clone())
             .or_insert_with(|| Group::new(&group_id, now));
         let group_error = check_commit(g, &req);
+        if group_error.is_ok() {
+            // A commit is a sign of life: it resets the member's session timer, as in Kafka.
+            if let Some(m) = g.member_mut(req.member_id.as_str()) {
+                m.last_heartbeat_ms = now;
+            }
+        }
         let mut response = OffsetCommitResponse::default();
         let mut changes = Vec::new();
         let mut accepted: Vec<((String, i32), Committed)> = Vec::new();
@@ -296,7 +302,10 @@ fn check_commit(g: &Group, req: &OffsetCommitRequest) -> Result<(), ResponseErro
     if generation != g.generation {
         return Err(ResponseError::IllegalGeneration);
     }
-    if g.state == GroupState::PreparingRebalance || g.state == GroupState::CompletingRebalance {
+    // During PreparingRebalance members of the current generation may still commit what they
+    // processed (consumers commit on revoke before rejoining); once the join phase is over and
+    // a new generation awaits its assignment, commits of the old one are refused.
+    if g.state == GroupState::CompletingRebalance {
         return Err(ResponseError::RebalanceInProgress);
     }
     Ok(())
