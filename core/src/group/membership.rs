@@ -161,6 +161,19 @@ fn check_member(
     Ok(())
 }
 
+/// The member list the leader gets in its JoinGroup response.
+fn roster(g: &Group, protocol: &str) -> Vec<JoinGroupResponseMember> {
+    g.members
+        .values()
+        .map(|m| {
+            JoinGroupResponseMember::default()
+                .with_member_id(s(&m.id))
+                .with_group_instance_id(m.instance_id.as_deref().map(s))
+                .with_metadata(m.metadata_for(protocol))
+        })
+        .collect()
+}
+
 fn fail_waiters(m: &mut Member, code: ResponseError) {
     if let Some(tx) = m.join_waiter.take() {
         let _ = tx.send(join_error(code, &m.id));
@@ -372,15 +385,7 @@ impl Inner {
         self.persist_group(g, now);
         let protocol = g.protocol.clone().unwrap_or_default();
         let members = if was_leader {
-            g.members
-                .values()
-                .map(|m| {
-                    JoinGroupResponseMember::default()
-                        .with_member_id(s(&m.id))
-                        .with_group_instance_id(m.instance_id.as_deref().map(s))
-                        .with_metadata(m.metadata_for(&protocol))
-                })
-                .collect()
+            roster(g, &protocol)
         } else {
             Vec::new()
         };
@@ -454,16 +459,7 @@ impl Inner {
         g.state = GroupState::CompletingRebalance;
         let protocol = g.protocol.clone().unwrap_or_default();
         let leader = g.leader.clone().unwrap_or_default();
-        let roster: Vec<JoinGroupResponseMember> = g
-            .members
-            .values()
-            .map(|m| {
-                JoinGroupResponseMember::default()
-                    .with_member_id(s(&m.id))
-                    .with_group_instance_id(m.instance_id.as_deref().map(s))
-                    .with_metadata(m.metadata_for(&protocol))
-            })
-            .collect();
+        let roster = roster(g, &protocol);
         let (generation, protocol_type) = (g.generation, g.protocol_type.clone());
         for m in g.members.values_mut() {
             m.last_heartbeat_ms = now;
