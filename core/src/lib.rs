@@ -7,6 +7,7 @@
 //! - [`error`]: the crate's error type and its mapping to Kafka error codes.
 
 pub mod broker;
+pub mod client;
 pub mod clock;
 pub mod error;
 pub mod group;

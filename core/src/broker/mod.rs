@@ -6,9 +6,11 @@ pub mod embedded;
 pub mod handlers;
 pub mod housekeeping;
 pub mod metadata;
+pub mod service;
 pub mod topic_name;
 pub mod topics;
 
 pub use embedded::{Broker, BrokerConfig};
 pub use housekeeping::HousekeepingReport;
+pub use service::Service;
 pub use topics::TopicDescription;

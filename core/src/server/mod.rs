@@ -11,15 +11,12 @@ pub use config::ServerConfig;
 
 use crate::broker::handlers::Context;
 use crate::broker::Broker;
-use crate::group::GroupCoordinator;
+use crate::broker::Service;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch, Semaphore};
-
-/// How often group sessions and rebalance deadlines are checked.
-const GROUP_TICK: Duration = Duration::from_millis(100);
 
 /// Serves the Kafka protocol on `listener` until `shutdown` resolves, then drains and closes
 /// `broker`. Returns the broker's close result.
@@ -29,38 +26,50 @@ pub async fn run(
     config: ServerConfig,
     shutdown: impl Future,
 ) -> crate::Result<()> {
+    let service = Service::start(broker.clone(), config.group.clone()).await?;
+    serve(listener, &service, &config, shutdown).await?;
+    service.stop();
+    let closing = broker.clone();
+    match tokio::task::spawn_blocking(move || closing.close()).await {
+        Ok(result) => result,
+        Err(e) => {
+            tracing::error!("closing the broker failed: {e}");
+            Err(crate::Error::ShutDown)
+        }
+    }
+}
+
+/// Serves the Kafka protocol for `service` on `listener` until `shutdown` resolves (or the
+/// service stops), then stops accepting and drains in-flight requests for the grace period.
+/// The broker stays open: in-process clients of the same service go on working.
+pub async fn serve(
+    listener: TcpListener,
+    service: &Service,
+    config: &ServerConfig,
+    shutdown: impl Future,
+) -> crate::Result<()> {
     let local = listener
         .local_addr()
-        .map_err(|e| crate::Error::io(broker.data_dir(), e))?;
+        .map_err(|e| crate::Error::io(service.broker().data_dir(), e))?;
     let (host, port) = config
         .advertised
         .clone()
         .unwrap_or_else(|| (local.ip().to_string(), local.port()));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let opening = (broker.clone(), config.group.clone());
-    let groups = tokio::task::spawn_blocking(move || {
-        GroupCoordinator::open(opening.0, opening.1, crate::clock::system())
-    })
-    .await
-    .map_err(|e| crate::Error::io(broker.data_dir(), std::io::Error::other(e)))??;
-    let mut ticker_stop = stop_rx.clone();
-    tokio::spawn(groups.clone().run_ticker(GROUP_TICK, async move {
-        let _ = ticker_stop.wait_for(|stop| *stop).await;
-    }));
-    let ctx = Arc::new(Context {
-        groups,
-        broker: broker.clone(),
+    let ctx = Arc::new(service.context(
         host,
-        port: i32::from(port),
-        auto_create_topics: config.auto_create_topics,
-        shutdown: stop_rx,
-    });
+        i32::from(port),
+        config.auto_create_topics,
+        stop_rx,
+    ));
+    let mut service_stopped = service.stopped();
     // Every connection task holds a clone of `done_tx`; `recv` returns `None` once all are gone.
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);
-    let accepting = accept_loop(&listener, &ctx, &config, &done_tx);
+    let accepting = accept_loop(&listener, &ctx, config, &done_tx);
     tokio::select! {
         () = accepting => {}
         _ = shutdown => tracing::info!("shutting down: no new connections, draining requests"),
+        _ = service_stopped.wait_for(|stop| *stop) => tracing::info!("service stopped: closing the listener"),
     }
     drop(listener);
     let _ = stop_tx.send(true);
@@ -74,14 +83,7 @@ pub async fn run(
             "connections still busy after the shutdown grace period; closing anyway"
         );
     }
-    let closing = broker.clone();
-    match tokio::task::spawn_blocking(move || closing.close()).await {
-        Ok(result) => result,
-        Err(e) => {
-            tracing::error!("closing the broker failed: {e}");
-            Err(crate::Error::ShutDown)
-        }
-    }
+    Ok(())
 }
 
 /// Accepts until the task is dropped; never returns on its own.

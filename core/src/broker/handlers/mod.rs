@@ -23,6 +23,7 @@ mod metadata;
 mod produce;
 
 use crate::broker::Broker;
+pub use crate::group::membership::ClientInfo;
 use crate::protocol::{header, versions, ProtocolError};
 use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
@@ -146,7 +147,7 @@ pub async fn dispatch(
             }),
         };
     }
-    let client = crate::group::membership::ClientInfo {
+    let client = ClientInfo {
         client_id: request
             .header
             .client_id
@@ -155,7 +156,24 @@ pub async fn dispatch(
         client_host: format!("/{}", peer.ip()),
     };
     let decoded = crate::protocol::decode_body(api_key, version, request.body)?;
-    let reply = match decoded {
+    let reply = handle(ctx, version, decoded, client).await?;
+    Ok(Handled {
+        api_key,
+        version,
+        correlation_id,
+        reply,
+    })
+}
+
+/// Handles one decoded request of a supported version: the part of [`dispatch`] after the
+/// bytes, shared with in-process clients, which hand over the request struct itself.
+pub async fn handle(
+    ctx: &Context,
+    version: i16,
+    request: RequestKind,
+    client: ClientInfo,
+) -> Result<Reply, ProtocolError> {
+    let reply = match request {
         RequestKind::ApiVersions(req) => Reply::Now(api_versions::handle(req)),
         RequestKind::Metadata(req) => metadata::handle(ctx, version, req).await,
         RequestKind::Produce(req) => produce::handle(ctx, version, req).await,
@@ -188,17 +206,12 @@ pub async fn dispatch(
         // Only APIs in the version table get this far.
         _ => {
             return Err(ProtocolError::Malformed {
-                what: format!("{api_key:?} v{version} request"),
-                reason: "the API is in the version table but has no handler".into(),
+                what: format!("v{version} request"),
+                reason: "strom has no handler for this API".into(),
             })
         }
     };
-    Ok(Handled {
-        api_key,
-        version,
-        correlation_id,
-        reply,
-    })
+    Ok(reply)
 }
 
 /// An UNSUPPORTED_VERSION response for a version outside the table, where one can be built
