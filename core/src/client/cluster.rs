@@ -239,9 +239,12 @@ impl Cluster {
                 )
             })
             .with_allow_auto_topic_creation(self.options.allow_auto_create && !topics.is_empty());
-        let ResponseKind::Metadata(response) = self.call_any(RequestKind::Metadata(request)).await?
+        let ResponseKind::Metadata(response) =
+            self.call_any(RequestKind::Metadata(request)).await?
         else {
-            return Err(ClientError::Protocol("Metadata answered with another API".into()));
+            return Err(ClientError::Protocol(
+                "Metadata answered with another API".into(),
+            ));
         };
         let mut snapshot = self.snapshot.write();
         let in_process = self.is_in_process();

@@ -56,12 +56,7 @@ pub async fn serve(
         .clone()
         .unwrap_or_else(|| (local.ip().to_string(), local.port()));
     let (stop_tx, stop_rx) = watch::channel(false);
-    let ctx = Arc::new(service.context(
-        host,
-        i32::from(port),
-        config.auto_create_topics,
-        stop_rx,
-    ));
+    let ctx = Arc::new(service.context(host, i32::from(port), config.auto_create_topics, stop_rx));
     let mut service_stopped = service.stopped();
     // Every connection task holds a clone of `done_tx`; `recv` returns `None` once all are gone.
     let (done_tx, mut done_rx) = mpsc::channel::<()>(1);

@@ -32,7 +32,10 @@ impl InProcessConnector {
 }
 
 impl Connector for InProcessConnector {
-    fn connect<'a>(&'a self, _address: &'a str) -> BoxFuture<'a, ClientResult<Arc<dyn Connection>>> {
+    fn connect<'a>(
+        &'a self,
+        _address: &'a str,
+    ) -> BoxFuture<'a, ClientResult<Arc<dyn Connection>>> {
         let conn: Arc<dyn Connection> = self.connection.clone();
         Box::pin(async move { Ok(conn) })
     }

@@ -104,17 +104,22 @@ impl TcpConnection {
         let request = ApiVersionsRequest::default()
             .with_client_software_name(StrBytes::from_static_str("strom"))
             .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
-        let mut response = self.exchange(RequestKind::ApiVersions(request.clone()), 3).await?;
+        let mut response = self
+            .exchange(RequestKind::ApiVersions(request.clone()), 3)
+            .await?;
         if matches!(&response, ResponseKind::ApiVersions(r) if r.error_code == UNSUPPORTED_VERSION)
         {
             response = self.exchange(RequestKind::ApiVersions(request), 0).await?;
         }
         let ResponseKind::ApiVersions(r) = response else {
-            return Err(ClientError::Protocol("ApiVersions answered with another API".into()));
+            return Err(ClientError::Protocol(
+                "ApiVersions answered with another API".into(),
+            ));
         };
-        ClientError::check(r.error_code, || format!("ApiVersions with {}", self.address))?;
-        Ok(r
-            .api_keys
+        ClientError::check(r.error_code, || {
+            format!("ApiVersions with {}", self.address)
+        })?;
+        Ok(r.api_keys
             .iter()
             .map(|k| (k.api_key, (k.min_version, k.max_version)))
             .collect())
@@ -205,9 +210,9 @@ impl Connection for TcpConnection {
                 return Err(self.disconnected(e.to_string()));
             }
             let Some(rx) = receiver else {
-                return Ok(Box::pin(async {
-                    Ok(ResponseKind::Produce(Default::default()))
-                }) as Pending);
+                return Ok(
+                    Box::pin(async { Ok(ResponseKind::Produce(Default::default())) }) as Pending,
+                );
             };
             let timeout = self.request_timeout;
             let address = self.address.clone();
@@ -258,7 +263,10 @@ async fn read_responses(
             Ok(None) => break "closed by the broker".to_string(),
             Err(e) => break e.to_string(),
         };
-        let Some(id) = frame.get(..4).map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]])) else {
+        let Some(id) = frame
+            .get(..4)
+            .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        else {
             break "response shorter than its header".to_string();
         };
         let Some((api, version, waiter)) = shared.waiting.lock().remove(&id) else {
