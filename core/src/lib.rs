@@ -3,6 +3,7 @@
 //! - [`log`]: the segmented partition log (storage).
 //! - [`broker`]: topics on a metadata log and the embedded [`Broker`].
 //! - [`protocol`]: Kafka framing, headers, the version table, the request guard.
+//! - [`client`]: producer, consumer and admin over TCP or in-process.
 //! - [`server`]: the tokio TCP server that speaks the Kafka protocol.
 //! - [`error`]: the crate's error type and its mapping to Kafka error codes.
 

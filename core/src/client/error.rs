@@ -49,9 +49,10 @@ pub enum ClientError {
 
 /// Kafka's upper-case name of an error code, as the Java client prints it.
 pub fn kafka_name(code: i16) -> String {
-    match ResponseError::try_from_code(code) {
-        Some(e) => upper_snake(&format!("{e:?}")),
-        None => format!("UNKNOWN_ERROR_CODE_{code}"),
+    // kafka-protocol names codes it does not know `Unknown(code)`.
+    match ResponseError::try_from_code(code).map(|e| format!("{e:?}")) {
+        Some(name) if !name.contains('(') => upper_snake(&name),
+        _ => format!("UNKNOWN_ERROR_CODE_{code}"),
     }
 }
 

@@ -1,0 +1,16 @@
+//! RecordBatch v2 bytes on the client side: the producer's [`BatchBuilder`] that appends records
+//! straight into the wire format, and the consumer's zero-copy reader of fetched record data.
+//!
+//! The header layout and its parsing live in [`crate::log::batch`]; this module owns the
+//! record section inside it (varint-framed records) and client-side compression.
+
+pub mod builder;
+mod compress;
+pub mod reader;
+mod varint;
+
+pub use builder::{BatchBuilder, ProducerFields};
+pub use reader::{split_batches, Batches, FetchedRecord, RawBatch, TimestampType};
+
+#[cfg(test)]
+mod tests;

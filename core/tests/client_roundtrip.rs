@@ -1,0 +1,602 @@
+//! The native client end to end: producer and consumer against an in-process broker, against
+//! `strom::server` over TCP, and against Apache Kafka when `STROM_TEST_KAFKA=host:port` is set.
+//! Every wait is bounded.
+#![allow(clippy::unwrap_used)]
+
+use bytes::Bytes;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use strom::broker::Service;
+use strom::client::consumer::{OffsetAndMetadata, RebalanceListener};
+use strom::client::partitioner::partition_for_key;
+use strom::client::{
+    ClientError, Consumer, ConsumerBuilder, ConsumerRecord, Producer, ProducerBuilder,
+    ProducerRecord, TopicPartition,
+};
+use strom::group::GroupConfig;
+use strom::server::{self, ServerConfig};
+use strom::{Broker, BrokerConfig};
+use tokio::net::TcpListener;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A broker to run a test against.
+enum Target {
+    InProcess {
+        service: Service,
+        _dir: tempfile::TempDir,
+    },
+    Tcp {
+        addr: String,
+        _stop: tokio::sync::oneshot::Sender<()>,
+        _dir: tempfile::TempDir,
+    },
+    Kafka {
+        addr: String,
+    },
+}
+
+fn group_config() -> GroupConfig {
+    GroupConfig {
+        initial_rebalance_delay_ms: 0,
+        ..GroupConfig::default()
+    }
+}
+
+fn open_broker() -> (Broker, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = Broker::open_with(
+        dir.path(),
+        BrokerConfig {
+            housekeeping_interval: None,
+            ..BrokerConfig::default()
+        },
+    )
+    .unwrap();
+    (broker, dir)
+}
+
+impl Target {
+    async fn in_process() -> Target {
+        let (broker, dir) = open_broker();
+        let service = Service::start(broker, group_config()).await.unwrap();
+        Target::InProcess { service, _dir: dir }
+    }
+
+    async fn tcp() -> Target {
+        let (broker, dir) = open_broker();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let config = ServerConfig {
+            group: group_config(),
+            ..ServerConfig::default()
+        };
+        tokio::spawn(server::run(listener, broker, config, async {
+            let _ = stopped.await;
+        }));
+        Target::Tcp {
+            addr,
+            _stop: stop,
+            _dir: dir,
+        }
+    }
+
+    /// Every target this run can reach.
+    async fn all() -> Vec<(&'static str, Target)> {
+        let mut out = vec![
+            ("in-process", Target::in_process().await),
+            ("tcp", Target::tcp().await),
+        ];
+        match std::env::var("STROM_TEST_KAFKA") {
+            Ok(addr) if !addr.is_empty() => out.push(("kafka", Target::Kafka { addr })),
+            _ => eprintln!("STROM_TEST_KAFKA not set: skipping the Apache Kafka variant"),
+        }
+        out
+    }
+
+    fn producer(&self) -> ProducerBuilder {
+        match self {
+            Target::InProcess { service, .. } => Producer::builder().in_process(service),
+            Target::Tcp { addr, .. } | Target::Kafka { addr } => {
+                Producer::builder().bootstrap(addr)
+            }
+        }
+    }
+
+    fn consumer(&self) -> ConsumerBuilder {
+        let b = match self {
+            Target::InProcess { service, .. } => Consumer::builder().in_process(service),
+            Target::Tcp { addr, .. } | Target::Kafka { addr } => {
+                Consumer::builder().bootstrap(addr)
+            }
+        };
+        b.set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "10000")
+            .set("heartbeat.interval.ms", "500")
+    }
+
+    async fn create_topic(&self, name: &str, partitions: i32) {
+        match self {
+            Target::InProcess { service, .. } => {
+                service
+                    .broker()
+                    .create_topic(name, Some(partitions), Default::default())
+                    .unwrap();
+            }
+            Target::Tcp { addr, .. } | Target::Kafka { addr } => {
+                create_topic_over_tcp(addr, name, partitions).await
+            }
+        }
+    }
+}
+
+/// Creates a topic with a raw CreateTopics request (the admin client is tested elsewhere).
+async fn create_topic_over_tcp(addr: &str, name: &str, partitions: i32) {
+    use kafka_protocol::messages::create_topics_request::CreatableTopic;
+    use kafka_protocol::messages::{CreateTopicsRequest, RequestKind, ResponseKind, TopicName};
+    use kafka_protocol::protocol::StrBytes;
+    let cluster = strom::client::Cluster::new(
+        strom::client::Endpoint::bootstrap(addr).unwrap(),
+        Default::default(),
+    );
+    let request = CreateTopicsRequest::default()
+        .with_timeout_ms(30_000)
+        .with_topics(vec![CreatableTopic::default()
+            .with_name(TopicName(StrBytes::from_string(name.to_string())))
+            .with_num_partitions(partitions)
+            .with_replication_factor(1)]);
+    let ResponseKind::CreateTopics(r) = cluster
+        .call_any(RequestKind::CreateTopics(request))
+        .await
+        .unwrap()
+    else {
+        panic!("not a CreateTopics response")
+    };
+    assert_eq!(r.topics[0].error_code, 0, "creating {name}");
+}
+
+fn unique(name: &str) -> String {
+    format!(
+        "{name}-{}",
+        uuid::Uuid::new_v4().simple().to_string().get(..8).unwrap()
+    )
+}
+
+fn all_partitions(topic: &str, n: i32) -> Vec<TopicPartition> {
+    (0..n).map(|p| TopicPartition::new(topic, p)).collect()
+}
+
+/// Polls until `count` records arrived or the wait ran out.
+async fn poll_until(consumer: &mut Consumer, count: usize) -> Vec<ConsumerRecord> {
+    let deadline = Instant::now() + WAIT;
+    let mut out = Vec::new();
+    while out.len() < count && Instant::now() < deadline {
+        out.extend(consumer.poll(Duration::from_millis(200)).await.unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_codec_round_trips_with_keys_on_murmur2_partitions() {
+    for (label, target) in Target::all().await {
+        for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
+            let topic = unique(&format!("codec-{codec}"));
+            target.create_topic(&topic, 3).await;
+            let producer = target
+                .producer()
+                .set("compression.type", codec)
+                .set("linger.ms", "2")
+                .build()
+                .await
+                .unwrap();
+            let mut deliveries = Vec::new();
+            for i in 0..300 {
+                let record = ProducerRecord::new(&topic)
+                    .key(format!("key-{i}"))
+                    .value(format!("value-{i}-{}", "x".repeat(i % 40)))
+                    .header("n", Some(Bytes::from(i.to_string())));
+                deliveries.push((i, producer.send(record).await.unwrap()));
+            }
+            let mut last_offset: BTreeMap<i32, i64> = BTreeMap::new();
+            for (i, d) in deliveries {
+                let m = d.wait().await.unwrap();
+                assert_eq!(
+                    m.partition,
+                    partition_for_key(format!("key-{i}").as_bytes(), 3),
+                    "{label} {codec}: keyed records land on murmur2's partition"
+                );
+                let prev = last_offset.insert(m.partition, m.offset);
+                assert!(
+                    prev.is_none_or(|p| p < m.offset),
+                    "{label}: offsets increase"
+                );
+            }
+            producer.close().await.unwrap();
+
+            let mut consumer = target.consumer().build().await.unwrap();
+            consumer.assign(&all_partitions(&topic, 3)).unwrap();
+            let records = poll_until(&mut consumer, 300).await;
+            assert_eq!(records.len(), 300, "{label} {codec}");
+            let mut seen = BTreeSet::new();
+            for r in &records {
+                let key = String::from_utf8(r.key.clone().unwrap().to_vec()).unwrap();
+                let i: usize = key.strip_prefix("key-").unwrap().parse().unwrap();
+                assert_eq!(r.partition, partition_for_key(key.as_bytes(), 3));
+                assert_eq!(
+                    r.value.as_deref().unwrap(),
+                    format!("value-{i}-{}", "x".repeat(i % 40)).as_bytes()
+                );
+                assert_eq!(r.headers[0].1.as_deref().unwrap(), i.to_string().as_bytes());
+                assert!(seen.insert(i), "{label}: record {i} delivered twice");
+            }
+            consumer.close().await.unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acks_modes_and_keyless_sticky_batches() {
+    for (label, target) in Target::all().await {
+        let topic = unique("acks");
+        target.create_topic(&topic, 2).await;
+        for acks in ["0", "1", "all"] {
+            let producer = target.producer().set("acks", acks).build().await.unwrap();
+            let metas = producer
+                .send_all((0..50).map(|i| ProducerRecord::new(&topic).value(format!("{acks}-{i}"))))
+                .await
+                .unwrap();
+            if acks == "0" {
+                assert!(
+                    metas.iter().all(|m| m.offset == -1),
+                    "{label}: acks=0 has no offsets"
+                );
+            } else {
+                assert!(metas.iter().all(|m| m.offset >= 0), "{label}");
+            }
+            producer.close().await.unwrap();
+        }
+        let mut consumer = target.consumer().build().await.unwrap();
+        consumer.assign(&all_partitions(&topic, 2)).unwrap();
+        let records = poll_until(&mut consumer, 150).await;
+        assert_eq!(records.len(), 150, "{label}: acks=0 records arrive too");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seek_pause_position_offsets_for_times_and_commits() {
+    for (label, target) in Target::all().await {
+        let topic = unique("seek");
+        target.create_topic(&topic, 1).await;
+        let producer = target.producer().build().await.unwrap();
+        let base = 1_700_000_000_000i64;
+        producer
+            .send_all((0..100).map(|i| {
+                ProducerRecord::new(&topic)
+                    .value(format!("v{i}"))
+                    .timestamp(base + i * 10)
+            }))
+            .await
+            .unwrap();
+        let tp = TopicPartition::new(&topic, 0);
+        let group = unique("seek-group");
+        let mut consumer = target
+            .consumer()
+            .group(&group)
+            .set("enable.auto.commit", "false")
+            .set("max.poll.records", "10")
+            .build()
+            .await
+            .unwrap();
+        consumer.assign(std::slice::from_ref(&tp)).unwrap();
+        assert_eq!(consumer.position(&tp).await.unwrap(), 0, "{label}");
+        let first = poll_until(&mut consumer, 10).await;
+        assert_eq!(first.first().unwrap().offset, 0);
+        assert!(first.len() <= 10, "max.poll.records");
+        let pos = consumer.position(&tp).await.unwrap();
+        assert_eq!(pos, first.last().unwrap().offset + 1, "{label}");
+
+        consumer.seek(&tp, 42).unwrap();
+        let after_seek = poll_until(&mut consumer, 1).await;
+        assert_eq!(after_seek[0].offset, 42, "{label}: seek");
+
+        let found = consumer
+            .offsets_for_times(&[(tp.clone(), base + 555)])
+            .await
+            .unwrap();
+        assert_eq!(
+            found[&tp].offset, 56,
+            "{label}: first record at or after the time"
+        );
+
+        consumer.seek_to_end(&[]).await.unwrap();
+        assert_eq!(consumer.position(&tp).await.unwrap(), 100);
+        consumer.seek_to_beginning(&[]).await.unwrap();
+        assert_eq!(consumer.position(&tp).await.unwrap(), 0);
+        assert_eq!(
+            consumer
+                .end_offsets(std::slice::from_ref(&tp))
+                .await
+                .unwrap()[&tp],
+            100
+        );
+
+        consumer.pause(std::slice::from_ref(&tp)).unwrap();
+        assert!(
+            consumer
+                .poll(Duration::from_millis(300))
+                .await
+                .unwrap()
+                .is_empty(),
+            "{label}: paused"
+        );
+        assert_eq!(consumer.paused(), vec![tp.clone()]);
+        consumer.resume(std::slice::from_ref(&tp)).unwrap();
+        assert_eq!(poll_until(&mut consumer, 1).await[0].offset, 0);
+
+        let mut commit = BTreeMap::new();
+        commit.insert(tp.clone(), OffsetAndMetadata::new(77));
+        consumer.commit_offsets(commit).await.unwrap();
+        let committed = consumer.committed(std::slice::from_ref(&tp)).await.unwrap();
+        assert_eq!(committed[&tp].offset, 77, "{label}");
+        consumer.close().await.unwrap();
+
+        // A new consumer of the group starts at the commit.
+        let mut next = target.consumer().group(&group).build().await.unwrap();
+        next.assign(std::slice::from_ref(&tp)).unwrap();
+        assert_eq!(poll_until(&mut next, 1).await[0].offset, 77, "{label}");
+        next.close().await.unwrap();
+    }
+}
+
+#[derive(Default, Clone)]
+struct Events(Arc<Mutex<Vec<String>>>);
+
+impl RebalanceListener for Events {
+    fn on_partitions_revoked(&mut self, partitions: &[TopicPartition]) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("revoked {}", partitions.len()));
+    }
+    fn on_partitions_assigned(&mut self, partitions: &[TopicPartition]) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("assigned {}", partitions.len()));
+    }
+}
+
+/// A consumer polling in a task of its own, as an application's would, publishing its
+/// assignment and the records it got.
+struct Member {
+    seen: Arc<Mutex<(Vec<TopicPartition>, Vec<ConsumerRecord>)>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<Consumer>,
+}
+
+impl Member {
+    fn spawn(mut consumer: Consumer) -> Member {
+        let seen = Arc::new(Mutex::new((Vec::new(), Vec::new())));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (s, st) = (Arc::clone(&seen), Arc::clone(&stop));
+        let task = tokio::spawn(async move {
+            let deadline = Instant::now() + WAIT * 2;
+            while !st.load(std::sync::atomic::Ordering::Acquire) && Instant::now() < deadline {
+                let got = consumer
+                    .poll(Duration::from_millis(100))
+                    .await
+                    .unwrap_or_else(|e| panic!("{consumer:?}: {e}"));
+                let mut seen = s.lock().unwrap();
+                seen.0 = consumer.assignment();
+                seen.1.extend(got);
+            }
+            consumer
+        });
+        Member { seen, stop, task }
+    }
+
+    fn assignment(&self) -> BTreeSet<TopicPartition> {
+        self.seen.lock().unwrap().0.iter().cloned().collect()
+    }
+
+    fn records(&self) -> usize {
+        self.seen.lock().unwrap().1.len()
+    }
+
+    async fn stop(self) -> (Consumer, Vec<ConsumerRecord>) {
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        let consumer = self.task.await.unwrap();
+        let records = std::mem::take(&mut self.seen.lock().unwrap().1);
+        (consumer, records)
+    }
+}
+
+/// Waits until `members` together own `partitions` partitions, each its own share.
+async fn settle(members: &[&Member], partitions: usize) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let sets: Vec<_> = members.iter().map(|m| m.assignment()).collect();
+        let union: BTreeSet<_> = sets.iter().flatten().collect();
+        let total: usize = sets.iter().map(BTreeSet::len).sum();
+        if total == partitions && union.len() == partitions && sets.iter().all(|s| !s.is_empty()) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "group did not settle: {sets:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_share_partitions_and_resume_from_commits() {
+    for (label, target) in Target::all().await {
+        for strategy in ["range", "roundrobin", "cooperative-sticky"] {
+            eprintln!("groups: {label} {strategy}");
+            let topic = unique("grp");
+            target.create_topic(&topic, 4).await;
+            let group = unique("g");
+            let events = Events::default();
+            let member = |target: &Target| {
+                target
+                    .consumer()
+                    .group(&group)
+                    .set("partition.assignment.strategy", strategy)
+                    .set("enable.auto.commit", "false")
+            };
+            let mut a = member(&target).build().await.unwrap();
+            a.set_rebalance_listener(Box::new(events.clone()));
+            a.subscribe(&[&topic]).unwrap();
+            let a = Member::spawn(a);
+            let deadline = Instant::now() + WAIT;
+            while a.assignment().len() < 4 {
+                assert!(
+                    Instant::now() < deadline,
+                    "{label} {strategy}: first member alone"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let mut b = member(&target).build().await.unwrap();
+            b.subscribe(&[&topic]).unwrap();
+            let b = Member::spawn(b);
+            settle(&[&a, &b], 4).await;
+            let log = events.0.lock().unwrap().clone();
+            assert!(
+                log.iter().any(|e| e.starts_with("revoked")),
+                "{label} {strategy}: {log:?}"
+            );
+
+            let producer = target.producer().build().await.unwrap();
+            producer
+                .send_all(
+                    (0..200).map(|i| ProducerRecord::new(&topic).key(format!("k{i}")).value("v")),
+                )
+                .await
+                .unwrap();
+            let deadline = Instant::now() + WAIT;
+            while a.records() + b.records() < 200 && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let (mut a, got_a) = a.stop().await;
+            let (mut b, got_b) = b.stop().await;
+            let got: Vec<_> = got_a.into_iter().chain(got_b).collect();
+            let distinct: BTreeSet<_> = got.iter().map(|r| (r.partition, r.offset)).collect();
+            assert_eq!(distinct.len(), 200, "{label} {strategy}: every record once");
+            assert_eq!(got.len(), 200, "{label} {strategy}: no duplicates");
+            a.commit_sync().await.unwrap();
+            b.commit_sync().await.unwrap();
+            a.close().await.unwrap();
+            b.close().await.unwrap();
+
+            producer
+                .send_all((0..20).map(|i| {
+                    ProducerRecord::new(&topic)
+                        .key(format!("late{i}"))
+                        .value("v")
+                }))
+                .await
+                .unwrap();
+            let mut c = target.consumer().group(&group).build().await.unwrap();
+            c.subscribe(&[&topic]).unwrap();
+            let rest = poll_until(&mut c, 20).await;
+            assert_eq!(
+                rest.len(),
+                20,
+                "{label} {strategy}: resumes after the commits"
+            );
+            assert!(rest
+                .iter()
+                .all(|r| r.key.as_deref().unwrap().starts_with(b"late")));
+            c.close().await.unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pattern_subscription_finds_matching_topics() {
+    for (label, target) in Target::all().await {
+        let prefix = unique("pat");
+        target.create_topic(&format!("{prefix}-a"), 1).await;
+        target.create_topic(&format!("{prefix}-b"), 1).await;
+        target.create_topic(&format!("other-{prefix}"), 1).await;
+        let producer = target.producer().build().await.unwrap();
+        for t in [
+            format!("{prefix}-a"),
+            format!("{prefix}-b"),
+            format!("other-{prefix}"),
+        ] {
+            producer
+                .send_all([ProducerRecord::new(&t).value("x")])
+                .await
+                .unwrap();
+        }
+        let mut c = target
+            .consumer()
+            .group(&unique("pg"))
+            .build()
+            .await
+            .unwrap();
+        c.subscribe_pattern(&format!("{}-.*", regex::escape(&prefix)))
+            .unwrap();
+        let got = poll_until(&mut c, 2).await;
+        let topics: BTreeSet<String> = got.iter().map(|r| r.topic.to_string()).collect();
+        assert_eq!(
+            topics,
+            [format!("{prefix}-a"), format!("{prefix}-b")]
+                .into_iter()
+                .collect(),
+            "{label}"
+        );
+        c.close().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_are_clear_errors() {
+    let target = Target::in_process().await;
+    let e = target
+        .producer()
+        .set("linger.msec", "1")
+        .build()
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::Config(_)) && e.to_string().contains("linger.msec"));
+    let e = target
+        .consumer()
+        .set("isolation.level", "dirty")
+        .build()
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("read_committed"), "{e}");
+
+    let topic = unique("refuse");
+    target.create_topic(&topic, 1).await;
+    let producer = target
+        .producer()
+        .set("max.request.size", "1000")
+        .build()
+        .await
+        .unwrap();
+    let e = producer
+        .send(ProducerRecord::new(&topic).value(vec![0u8; 5000]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kafka_code(), Some(10), "MESSAGE_TOO_LARGE: {e}");
+    let e = producer
+        .send(ProducerRecord::new(&topic).partition(7).value("x"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kafka_code(), Some(3), "{e}");
+    producer.close().await.unwrap();
+    let e = producer
+        .send(ProducerRecord::new(&topic).value("x"))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClientError::Closed("producer")), "{e}");
+
+    let mut consumer = target.consumer().build().await.unwrap();
+    let e = consumer.subscribe(&[&topic]).unwrap_err();
+    assert!(e.to_string().contains("group.id"), "{e}");
+    let e = consumer.poll(Duration::from_millis(10)).await.unwrap_err();
+    assert!(matches!(e, ClientError::IllegalState(_)), "{e}");
+}
