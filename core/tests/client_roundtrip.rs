@@ -7,161 +7,44 @@ use bytes::Bytes;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use strom::broker::Service;
 use strom::client::consumer::{OffsetAndMetadata, RebalanceListener};
 use strom::client::partitioner::partition_for_key;
 use strom::client::{
-    ClientError, Consumer, ConsumerBuilder, ConsumerRecord, Producer, ProducerBuilder,
+    Admin, ClientError, Consumer, ConsumerBuilder, ConsumerRecord, Producer, ProducerBuilder,
     ProducerRecord, TopicPartition,
 };
-use strom::group::GroupConfig;
-use strom::server::{self, ServerConfig};
-use strom::{Broker, BrokerConfig};
-use tokio::net::TcpListener;
+
+mod common;
+
+use common::cluster::TestCluster;
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// A broker to run a test against.
-enum Target {
-    InProcess {
-        service: Service,
-        _dir: tempfile::TempDir,
-    },
-    Tcp {
-        addr: String,
-        _stop: tokio::sync::oneshot::Sender<()>,
-        _dir: tempfile::TempDir,
-    },
-    Kafka {
-        addr: String,
-    },
+fn producer_for(c: &TestCluster) -> ProducerBuilder {
+    Producer::builder().endpoint(c.endpoint.clone())
 }
 
-fn group_config() -> GroupConfig {
-    GroupConfig {
-        initial_rebalance_delay_ms: 0,
-        ..GroupConfig::default()
-    }
+fn consumer_for(c: &TestCluster) -> ConsumerBuilder {
+    Consumer::builder()
+        .endpoint(c.endpoint.clone())
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "500")
 }
 
-fn open_broker() -> (Broker, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = Broker::open_with(
-        dir.path(),
-        BrokerConfig {
-            housekeeping_interval: None,
-            ..BrokerConfig::default()
-        },
-    )
-    .unwrap();
-    (broker, dir)
-}
-
-impl Target {
-    async fn in_process() -> Target {
-        let (broker, dir) = open_broker();
-        let service = Service::start(broker, group_config()).await.unwrap();
-        Target::InProcess { service, _dir: dir }
-    }
-
-    async fn tcp() -> Target {
-        let (broker, dir) = open_broker();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let config = ServerConfig {
-            group: group_config(),
-            ..ServerConfig::default()
-        };
-        tokio::spawn(server::run(listener, broker, config, async {
-            let _ = stopped.await;
-        }));
-        Target::Tcp {
-            addr,
-            _stop: stop,
-            _dir: dir,
-        }
-    }
-
-    /// Every target this run can reach.
-    async fn all() -> Vec<(&'static str, Target)> {
-        let mut out = vec![
-            ("in-process", Target::in_process().await),
-            ("tcp", Target::tcp().await),
-        ];
-        match std::env::var("STROM_TEST_KAFKA") {
-            Ok(addr) if !addr.is_empty() => out.push(("kafka", Target::Kafka { addr })),
-            _ => eprintln!("STROM_TEST_KAFKA not set: skipping the Apache Kafka variant"),
-        }
-        out
-    }
-
-    fn producer(&self) -> ProducerBuilder {
-        match self {
-            Target::InProcess { service, .. } => Producer::builder().in_process(service),
-            Target::Tcp { addr, .. } | Target::Kafka { addr } => {
-                Producer::builder().bootstrap(addr)
-            }
-        }
-    }
-
-    fn consumer(&self) -> ConsumerBuilder {
-        let b = match self {
-            Target::InProcess { service, .. } => Consumer::builder().in_process(service),
-            Target::Tcp { addr, .. } | Target::Kafka { addr } => {
-                Consumer::builder().bootstrap(addr)
-            }
-        };
-        b.set("auto.offset.reset", "earliest")
-            .set("session.timeout.ms", "10000")
-            .set("heartbeat.interval.ms", "500")
-    }
-
-    async fn create_topic(&self, name: &str, partitions: i32) {
-        match self {
-            Target::InProcess { service, .. } => {
-                service
-                    .broker()
-                    .create_topic(name, Some(partitions), Default::default())
-                    .unwrap();
-            }
-            Target::Tcp { addr, .. } | Target::Kafka { addr } => {
-                create_topic_over_tcp(addr, name, partitions).await
-            }
-        }
-    }
-}
-
-/// Creates a topic with a raw CreateTopics request (the admin client is tested elsewhere).
-async fn create_topic_over_tcp(addr: &str, name: &str, partitions: i32) {
-    use kafka_protocol::messages::create_topics_request::CreatableTopic;
-    use kafka_protocol::messages::{CreateTopicsRequest, RequestKind, ResponseKind, TopicName};
-    use kafka_protocol::protocol::StrBytes;
-    let cluster = strom::client::Cluster::new(
-        strom::client::Endpoint::bootstrap(addr).unwrap(),
-        Default::default(),
-    );
-    let request = CreateTopicsRequest::default()
-        .with_timeout_ms(30_000)
-        .with_topics(vec![CreatableTopic::default()
-            .with_name(TopicName(StrBytes::from_string(name.to_string())))
-            .with_num_partitions(partitions)
-            .with_replication_factor(1)]);
-    let ResponseKind::CreateTopics(r) = cluster
-        .call_any(RequestKind::CreateTopics(request))
+/// Creates `base` made unique for this cluster and returns its name.
+async fn topic_on(c: &TestCluster, base: &str, partitions: i32) -> String {
+    let name = c.unique(&format!("{base}-{}", uuid::Uuid::new_v4().simple()));
+    let admin = Admin::builder()
+        .endpoint(c.endpoint.clone())
+        .build()
         .await
-        .unwrap()
-    else {
-        panic!("not a CreateTopics response")
-    };
-    assert_eq!(r.topics[0].error_code, 0, "creating {name}");
-}
-
-fn unique(name: &str) -> String {
-    format!(
-        "{name}-{}",
-        uuid::Uuid::new_v4().simple().to_string().get(..8).unwrap()
-    )
+        .unwrap();
+    admin
+        .create_topic(&name, Some(partitions), &[])
+        .await
+        .unwrap();
+    name
 }
 
 fn all_partitions(topic: &str, n: i32) -> Vec<TopicPartition> {
@@ -180,12 +63,11 @@ async fn poll_until(consumer: &mut Consumer, count: usize) -> Vec<ConsumerRecord
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_codec_round_trips_with_keys_on_murmur2_partitions() {
-    for (label, target) in Target::all().await {
+    for target in TestCluster::all().await {
+        let label = format!("{:?}", target.flavor);
         for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
-            let topic = unique(&format!("codec-{codec}"));
-            target.create_topic(&topic, 3).await;
-            let producer = target
-                .producer()
+            let topic = topic_on(&target, &format!("codec-{codec}"), 3).await;
+            let producer = producer_for(&target)
                 .set("compression.type", codec)
                 .set("linger.ms", "2")
                 .build()
@@ -215,7 +97,7 @@ async fn every_codec_round_trips_with_keys_on_murmur2_partitions() {
             }
             producer.close().await.unwrap();
 
-            let mut consumer = target.consumer().build().await.unwrap();
+            let mut consumer = consumer_for(&target).build().await.unwrap();
             consumer.assign(&all_partitions(&topic, 3)).unwrap();
             let records = poll_until(&mut consumer, 300).await;
             assert_eq!(records.len(), 300, "{label} {codec}");
@@ -238,11 +120,15 @@ async fn every_codec_round_trips_with_keys_on_murmur2_partitions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acks_modes_and_keyless_sticky_batches() {
-    for (label, target) in Target::all().await {
-        let topic = unique("acks");
-        target.create_topic(&topic, 2).await;
+    for target in TestCluster::all().await {
+        let label = format!("{:?}", target.flavor);
+        let topic = topic_on(&target, "acks", 2).await;
         for acks in ["0", "1", "all"] {
-            let producer = target.producer().set("acks", acks).build().await.unwrap();
+            let producer = producer_for(&target)
+                .set("acks", acks)
+                .build()
+                .await
+                .unwrap();
             let metas = producer
                 .send_all((0..50).map(|i| ProducerRecord::new(&topic).value(format!("{acks}-{i}"))))
                 .await
@@ -257,7 +143,7 @@ async fn acks_modes_and_keyless_sticky_batches() {
             }
             producer.close().await.unwrap();
         }
-        let mut consumer = target.consumer().build().await.unwrap();
+        let mut consumer = consumer_for(&target).build().await.unwrap();
         consumer.assign(&all_partitions(&topic, 2)).unwrap();
         let records = poll_until(&mut consumer, 150).await;
         assert_eq!(records.len(), 150, "{label}: acks=0 records arrive too");
@@ -266,10 +152,10 @@ async fn acks_modes_and_keyless_sticky_batches() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seek_pause_position_offsets_for_times_and_commits() {
-    for (label, target) in Target::all().await {
-        let topic = unique("seek");
-        target.create_topic(&topic, 1).await;
-        let producer = target.producer().build().await.unwrap();
+    for target in TestCluster::all().await {
+        let label = format!("{:?}", target.flavor);
+        let topic = topic_on(&target, "seek", 1).await;
+        let producer = producer_for(&target).build().await.unwrap();
         let base = 1_700_000_000_000i64;
         producer
             .send_all((0..100).map(|i| {
@@ -280,9 +166,8 @@ async fn seek_pause_position_offsets_for_times_and_commits() {
             .await
             .unwrap();
         let tp = TopicPartition::new(&topic, 0);
-        let group = unique("seek-group");
-        let mut consumer = target
-            .consumer()
+        let group = target.unique("seek-group");
+        let mut consumer = consumer_for(&target)
             .group(&group)
             .set("enable.auto.commit", "false")
             .set("max.poll.records", "10")
@@ -343,7 +228,7 @@ async fn seek_pause_position_offsets_for_times_and_commits() {
         consumer.close().await.unwrap();
 
         // A new consumer of the group starts at the commit.
-        let mut next = target.consumer().group(&group).build().await.unwrap();
+        let mut next = consumer_for(&target).group(&group).build().await.unwrap();
         next.assign(std::slice::from_ref(&tp)).unwrap();
         assert_eq!(poll_until(&mut next, 1).await[0].offset, 77, "{label}");
         next.close().await.unwrap();
@@ -430,16 +315,15 @@ async fn settle(members: &[&Member], partitions: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn groups_share_partitions_and_resume_from_commits() {
-    for (label, target) in Target::all().await {
+    for target in TestCluster::all().await {
+        let label = format!("{:?}", target.flavor);
         for strategy in ["range", "roundrobin", "cooperative-sticky"] {
             eprintln!("groups: {label} {strategy}");
-            let topic = unique("grp");
-            target.create_topic(&topic, 4).await;
-            let group = unique("g");
+            let topic = topic_on(&target, "grp", 4).await;
+            let group = target.unique(&format!("g-{strategy}"));
             let events = Events::default();
-            let member = |target: &Target| {
-                target
-                    .consumer()
+            let member = |target: &TestCluster| {
+                consumer_for(target)
                     .group(&group)
                     .set("partition.assignment.strategy", strategy)
                     .set("enable.auto.commit", "false")
@@ -466,7 +350,7 @@ async fn groups_share_partitions_and_resume_from_commits() {
                 "{label} {strategy}: {log:?}"
             );
 
-            let producer = target.producer().build().await.unwrap();
+            let producer = producer_for(&target).build().await.unwrap();
             producer
                 .send_all(
                     (0..200).map(|i| ProducerRecord::new(&topic).key(format!("k{i}")).value("v")),
@@ -496,7 +380,7 @@ async fn groups_share_partitions_and_resume_from_commits() {
                 }))
                 .await
                 .unwrap();
-            let mut c = target.consumer().group(&group).build().await.unwrap();
+            let mut c = consumer_for(&target).group(&group).build().await.unwrap();
             c.subscribe(&[&topic]).unwrap();
             let rest = poll_until(&mut c, 20).await;
             assert_eq!(
@@ -514,12 +398,22 @@ async fn groups_share_partitions_and_resume_from_commits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pattern_subscription_finds_matching_topics() {
-    for (label, target) in Target::all().await {
-        let prefix = unique("pat");
-        target.create_topic(&format!("{prefix}-a"), 1).await;
-        target.create_topic(&format!("{prefix}-b"), 1).await;
-        target.create_topic(&format!("other-{prefix}"), 1).await;
-        let producer = target.producer().build().await.unwrap();
+    for target in TestCluster::all().await {
+        let label = format!("{:?}", target.flavor);
+        let prefix = target.unique("pat");
+        let admin = Admin::builder()
+            .endpoint(target.endpoint.clone())
+            .build()
+            .await
+            .unwrap();
+        for t in [
+            format!("{prefix}-a"),
+            format!("{prefix}-b"),
+            format!("other-{prefix}"),
+        ] {
+            admin.create_topic(&t, Some(1), &[]).await.unwrap();
+        }
+        let producer = producer_for(&target).build().await.unwrap();
         for t in [
             format!("{prefix}-a"),
             format!("{prefix}-b"),
@@ -530,9 +424,8 @@ async fn pattern_subscription_finds_matching_topics() {
                 .await
                 .unwrap();
         }
-        let mut c = target
-            .consumer()
-            .group(&unique("pg"))
+        let mut c = consumer_for(&target)
+            .group(&target.unique("pg"))
             .build()
             .await
             .unwrap();
@@ -553,26 +446,22 @@ async fn pattern_subscription_finds_matching_topics() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_are_clear_errors() {
-    let target = Target::in_process().await;
-    let e = target
-        .producer()
+    let target = TestCluster::in_process().await;
+    let e = producer_for(&target)
         .set("linger.msec", "1")
         .build()
         .await
         .unwrap_err();
     assert!(matches!(e, ClientError::Config(_)) && e.to_string().contains("linger.msec"));
-    let e = target
-        .consumer()
+    let e = consumer_for(&target)
         .set("isolation.level", "dirty")
         .build()
         .await
         .unwrap_err();
     assert!(e.to_string().contains("read_committed"), "{e}");
 
-    let topic = unique("refuse");
-    target.create_topic(&topic, 1).await;
-    let producer = target
-        .producer()
+    let topic = topic_on(&target, "refuse", 1).await;
+    let producer = producer_for(&target)
         .set("max.request.size", "1000")
         .build()
         .await
@@ -594,7 +483,7 @@ async fn refusals_are_clear_errors() {
         .unwrap_err();
     assert!(matches!(e, ClientError::Closed("producer")), "{e}");
 
-    let mut consumer = target.consumer().build().await.unwrap();
+    let mut consumer = consumer_for(&target).build().await.unwrap();
     let e = consumer.subscribe(&[&topic]).unwrap_err();
     assert!(e.to_string().contains("group.id"), "{e}");
     let e = consumer.poll(Duration::from_millis(10)).await.unwrap_err();

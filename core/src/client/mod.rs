@@ -1,6 +1,7 @@
 //! strom's Kafka client: [`Producer`], [`Consumer`] and [`Admin`], over TCP to any Kafka
 //! broker or in-process to an embedded one, with one API for both (see [`transport`]).
 
+pub mod admin;
 pub mod assignor;
 pub mod cluster;
 pub mod config;
@@ -11,6 +12,7 @@ pub mod producer;
 pub mod records;
 pub mod transport;
 
+pub use admin::{Admin, AdminBuilder};
 pub use cluster::{Cluster, Endpoint};
 pub use consumer::{Consumer, ConsumerBuilder, ConsumerRecord, TopicPartition};
 pub use error::{ClientError, ClientResult};

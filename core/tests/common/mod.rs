@@ -1,5 +1,8 @@
-//! Helpers shared by the storage integration tests: batch builders and a decoding reader.
+//! Helpers shared by the integration tests: batch builders and a decoding reader (storage),
+//! and [`cluster::TestCluster`], the brokers client tests run against.
 #![allow(dead_code, clippy::unwrap_used)]
+
+pub mod cluster;
 
 use kafka_protocol::records::Compression;
 use std::path::Path;

@@ -40,6 +40,12 @@ impl ConsumerBuilder {
         self
     }
 
+    /// Where the cluster is: bootstrap servers or an embedded broker.
+    pub fn endpoint(mut self, endpoint: Endpoint) -> Self {
+        self.endpoint = Some(endpoint);
+        self
+    }
+
     pub fn in_process(mut self, service: &Service) -> Self {
         self.endpoint = Some(Endpoint::InProcess(service.clone()));
         self

@@ -36,6 +36,12 @@ impl ProducerBuilder {
         self
     }
 
+    /// Where the cluster is: bootstrap servers or an embedded broker.
+    pub fn endpoint(mut self, endpoint: Endpoint) -> Self {
+        self.endpoint = Some(endpoint);
+        self
+    }
+
     /// Produce into an embedded broker in this process.
     pub fn in_process(mut self, service: &Service) -> Self {
         self.endpoint = Some(Endpoint::InProcess(service.clone()));

@@ -214,7 +214,7 @@ impl Connection for TcpConnection {
                     Box::pin(async { Ok(ResponseKind::Produce(Default::default())) }) as Pending,
                 );
             };
-            let timeout = self.request_timeout;
+            let timeout = timeout_for(&request, self.request_timeout);
             let address = self.address.clone();
             let shared = Arc::clone(&self.shared);
             Ok(Box::pin(async move {
@@ -248,6 +248,18 @@ impl Connection for TcpConnection {
     fn address(&self) -> &str {
         &self.address
     }
+}
+
+/// How long a response may take: `request.timeout.ms`, plus what the request itself asks the
+/// broker to wait (a fetch long poll; a JoinGroup held until the rebalance completes), as
+/// Java's client does.
+fn timeout_for(request: &RequestKind, base: Duration) -> Duration {
+    let extra_ms = match request {
+        RequestKind::Fetch(f) => f.max_wait_ms,
+        RequestKind::JoinGroup(j) => j.rebalance_timeout_ms.max(j.session_timeout_ms),
+        _ => 0,
+    };
+    base + Duration::from_millis(u64::try_from(extra_ms).unwrap_or(0))
 }
 
 /// Reads response frames until the connection ends, handing each to its waiter. When the
