@@ -1,5 +1,6 @@
 //! Argument parsing and dispatch for the `strom` binary. One file per subcommand.
 
+mod bench;
 mod dump_log;
 mod serve;
 
@@ -15,6 +16,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Measure produce, consume or end-to-end throughput and latency (kafka-*-perf-test's job).
+    Bench(bench::Args),
     /// Print the batches of a segment file: offsets, timestamps, codec, CRC status.
     DumpLog(dump_log::Args),
     /// Run a broker that speaks the Apache Kafka protocol.
@@ -33,8 +36,9 @@ pub fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::DumpLog(args) => dump_log::run(args),
-        Command::Serve(args) => serve::run(args),
+        Command::Bench(args) => bench::run(args),
+        Command::DumpLog(args) => dump_log::run(args).map_err(anyhow::Error::from),
+        Command::Serve(args) => serve::run(args).map_err(anyhow::Error::from),
     };
     match outcome {
         Ok(code) => code,

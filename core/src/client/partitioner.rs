@@ -110,15 +110,18 @@ impl Rng {
 }
 
 /// Per-topic sticky partitions for keyless records (KIP-480).
+/// Looked up once per keyless record; topic names come from the application.
+type FxBuild = std::hash::BuildHasherDefault<rustc_hash::FxHasher>;
+
 #[derive(Debug)]
 struct Sticky {
-    state: Mutex<(HashMap<String, i32>, Rng)>,
+    state: Mutex<(HashMap<String, i32, FxBuild>, Rng)>,
 }
 
 impl Sticky {
     fn new() -> Sticky {
         Sticky {
-            state: Mutex::new((HashMap::new(), Rng::seeded())),
+            state: Mutex::new((HashMap::default(), Rng::seeded())),
         }
     }
 

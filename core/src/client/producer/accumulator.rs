@@ -12,9 +12,14 @@ use super::delivery::{Appended, BatchOutcome, DeliveryFuture};
 use crate::client::cluster::Cluster;
 use crate::client::error::{ClientError, ClientResult};
 use crate::client::records::builder::{BatchBuilder, ProducerFields};
+use crate::log::batch::HEADER_LEN;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use std::collections::{HashMap, VecDeque};
+
+/// Topic lookups happen once per record; names come from the application, not the network,
+/// so a fast non-keyed hash is safe here.
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<rustc_hash::FxHasher>>;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::Notify;
@@ -62,6 +67,29 @@ impl ProducerRecord {
     pub fn timestamp(mut self, ms: i64) -> Self {
         self.timestamp = Some(ms);
         self
+    }
+}
+
+/// A record by reference, for appending many without building a [`ProducerRecord`] each.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RecordRef<'a> {
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    pub partition: Option<i32>,
+    pub timestamp: Option<i64>,
+    pub headers: &'a [(String, Option<Bytes>)],
+}
+
+impl ProducerRecord {
+    /// The record's fields by reference.
+    pub fn as_ref(&self) -> RecordRef<'_> {
+        RecordRef {
+            key: self.key.as_deref(),
+            value: self.value.as_deref(),
+            partition: self.partition,
+            timestamp: self.timestamp,
+            headers: &self.headers,
+        }
     }
 }
 
@@ -126,7 +154,7 @@ struct TopicQueues {
 
 #[derive(Debug, Default)]
 struct State {
-    topics: HashMap<Arc<str>, TopicQueues>,
+    topics: FastMap<Arc<str>, TopicQueues>,
     buffered: usize,
     flushing: usize,
     closed: bool,
@@ -210,23 +238,71 @@ impl Accumulator {
 
     /// Appends `record` to its partition's open batch.
     pub fn try_append(&self, record: &ProducerRecord) -> Result<DeliveryFuture, AppendBlocked> {
-        let config = &self.config;
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
         let mut st = self.state.lock();
+        let appended = self.append_locked(&mut st, &record.topic, &record.as_ref(), timestamp);
+        drop(st);
+        let (delivery, wake) = appended?;
+        if wake {
+            self.wake.notify_one();
+        }
+        Ok(delivery)
+    }
+
+    /// Appends records of one topic under a single lock (one clock read for those without a
+    /// timestamp), pushing a delivery per record onto `out`. Stops early when blocked; the
+    /// records before that are appended and in `out`.
+    pub fn try_append_batch(
+        &self,
+        topic: &str,
+        records: &[RecordRef<'_>],
+        out: &mut Vec<DeliveryFuture>,
+    ) -> Result<(), AppendBlocked> {
+        let now = now_ms();
+        let mut wake = false;
+        let mut st = self.state.lock();
+        let mut result = Ok(());
+        for record in records {
+            match self.append_locked(&mut st, topic, record, record.timestamp.unwrap_or(now)) {
+                Ok((delivery, w)) => {
+                    out.push(delivery);
+                    wake |= w;
+                }
+                Err(blocked) => {
+                    result = Err(blocked);
+                    break;
+                }
+            }
+        }
+        drop(st);
+        if wake {
+            self.wake.notify_one();
+        }
+        result
+    }
+
+    /// One record into its partition's open batch. Returns its delivery and whether the
+    /// sender should be woken (a batch was sealed or created, or there is no linger).
+    fn append_locked(
+        &self,
+        st: &mut State,
+        topic: &str,
+        record: &RecordRef<'_>,
+        timestamp: i64,
+    ) -> Result<(DeliveryFuture, bool), AppendBlocked> {
+        let config = &self.config;
         if st.closed {
             return Err(AppendBlocked::Failed(ClientError::Closed("producer")));
         }
         let buffered = st.buffered;
-        let Some(tq) = st.topics.get_mut(record.topic.as_str()) else {
+        let Some(tq) = st.topics.get_mut(topic) else {
             return Err(AppendBlocked::NeedMetadata);
         };
         let count = tq.partitions.len();
         let count_i32 = i32::try_from(count).unwrap_or(i32::MAX);
         let partition = match record.partition {
             Some(p) => p,
-            None => config
-                .partitioner
-                .partition(&record.topic, record.key.as_deref(), count_i32),
+            None => config.partitioner.partition(topic, record.key, count_i32),
         };
         let Some(pq) = usize::try_from(partition)
             .ok()
@@ -234,21 +310,24 @@ impl Accumulator {
         else {
             return Err(AppendBlocked::Failed(ClientError::kafka(
                 3,
-                format!(
-                    "partition {partition} of topic {:?}, which has {count} partitions",
-                    record.topic
-                ),
+                format!("partition {partition} of topic {topic:?}, which has {count} partitions"),
                 None,
             )));
         };
-        let headers = &record.headers;
-        let key = record.key.as_deref();
-        let value = record.value.as_deref();
-        let alone = BatchBuilder::new(config.compression, 0).size_with(
-            key.map(<[u8]>::len),
-            value.map(<[u8]>::len),
-            headers,
-        );
+        let (key, value, headers) = (record.key, record.value, record.headers);
+        let (key_len, value_len) = (key.map(<[u8]>::len), value.map(<[u8]>::len));
+        // One size computation per record: with an open batch, the record alone is what it
+        // adds to that batch plus a header.
+        let after = pq
+            .open
+            .as_ref()
+            .map(|open| (open.builder.size_with(key_len, value_len, headers), open));
+        let alone = match &after {
+            Some((size, open)) => size - open.builder.estimated_size() + HEADER_LEN,
+            None => BatchBuilder::new(config.compression, 0).size_with(key_len, value_len, headers),
+        };
+        let seal =
+            after.is_some_and(|(size, open)| size > config.batch_size && !open.builder.is_empty());
         if alone > config.max_request_size {
             return Err(AppendBlocked::Failed(ClientError::kafka(
                 10,
@@ -263,15 +342,10 @@ impl Accumulator {
             return Err(AppendBlocked::BufferFull);
         }
         let mut sealed = false;
-        if let Some(open) = &pq.open {
-            let after =
-                open.builder
-                    .size_with(key.map(<[u8]>::len), value.map(<[u8]>::len), headers);
-            if after > config.batch_size && !open.builder.is_empty() {
-                if let Some(full) = pq.open.take() {
-                    pq.ready.push_back(full);
-                    sealed = true;
-                }
+        if seal {
+            if let Some(full) = pq.open.take() {
+                pq.ready.push_back(full);
+                sealed = true;
             }
         }
         let created = pq.open.is_none();
@@ -292,20 +366,16 @@ impl Accumulator {
         let index = open.builder.record_count() - 1;
         let outcome = Arc::clone(&open.outcome);
         st.buffered += grown;
-        drop(st);
         if sealed && record.partition.is_none() {
-            config
-                .partitioner
-                .on_new_batch(&record.topic, count_i32, partition);
+            // Sticky partitioning moves on when its batch is full (KIP-480).
+            config.partitioner.on_new_batch(topic, count_i32, partition);
         }
-        if sealed || created || config.linger.is_zero() {
-            self.wake.notify_one();
-        }
-        Ok(DeliveryFuture {
+        let delivery = DeliveryFuture {
             outcome,
             index,
             timestamp,
-        })
+        };
+        Ok((delivery, sealed || created || config.linger.is_zero()))
     }
 
     /// Waits until some `buffer.memory` is freed (or a short while passes).
