@@ -71,6 +71,11 @@ if [ "$(cat "$node_stamp" 2>/dev/null)" != "$node_lock_sum" ]; then
   echo "$node_lock_sum" >"$node_stamp"
 fi
 
+# C ABI (bindings/c): C and C++ programs built against include/strom.h with -Werror and run
+# under AddressSanitizer (installs gcc/g++ when missing; kcat, installed above, reads back).
+echo "== C ABI tests (tests/c)"
+bash tests/c/run.sh
+
 echo "== cargo build --bin strom"
 cargo build --bin strom
 STROM_BIN="$(cargo metadata --format-version 1 --no-deps | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/strom"

@@ -123,7 +123,9 @@ async fn acks_modes_and_keyless_sticky_batches() {
     for target in TestCluster::all().await {
         let label = format!("{:?}", target.flavor);
         let topic = topic_on(&target, "acks", 2).await;
-        for acks in ["0", "1", "all"] {
+        // acks=0 last: a freshly created topic on Kafka may refuse the first produce
+        // (NOT_LEADER_OR_FOLLOWER), which acks=0 never hears about.
+        for acks in ["1", "all", "0"] {
             let producer = producer_for(&target)
                 .set("acks", acks)
                 .build()
