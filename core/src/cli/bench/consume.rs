@@ -7,7 +7,7 @@ use super::target::Target;
 use super::{client_name, Common};
 use bytes::Bytes;
 use std::time::{Duration, Instant};
-use strom::client::{ProducerRecord, TopicPartition};
+use strom::client::ProducerRecord;
 
 /// Give up when no record arrives for this long.
 const IDLE_LIMIT: Duration = Duration::from_secs(10);
@@ -18,11 +18,8 @@ pub async fn run(c: &Common) -> anyhow::Result<Report> {
     if c.in_process {
         fill(&target, c).await?;
     }
-    let partitions = target.partitions(&c.topic).await?;
+    let all = target.partitions(&c.topic).await?;
     let mut consumer = target.consumer(c)?.build().await?;
-    let all: Vec<TopicPartition> = (0..partitions)
-        .map(|p| TopicPartition::new(&c.topic, p))
-        .collect();
     consumer.assign(&all)?;
     consumer.seek_to_beginning(&all).await?;
     let bar = progress(c.records, c.json);

@@ -8,7 +8,7 @@ use super::target::Target;
 use super::{client_name, Common};
 use bytes::{BufMut, Bytes, BytesMut};
 use std::time::{Duration, Instant};
-use strom::client::{ProducerRecord, TopicPartition};
+use strom::client::ProducerRecord;
 
 const DEFAULT_RATE: u64 = 10_000;
 /// Stop waiting for the last records after this long.
@@ -17,11 +17,8 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(30);
 pub async fn run(c: &Common) -> anyhow::Result<Report> {
     let target = Target::open(c).await?;
     target.ensure_topic(c).await?;
-    let partitions = target.partitions(&c.topic).await?;
+    let all = target.partitions(&c.topic).await?;
     let mut consumer = target.consumer(c)?.build().await?;
-    let all: Vec<TopicPartition> = (0..partitions)
-        .map(|p| TopicPartition::new(&c.topic, p))
-        .collect();
     consumer.assign(&all)?;
     consumer.seek_to_end(&all).await?;
     let producer = target.producer(c)?.build().await?;

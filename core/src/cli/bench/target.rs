@@ -4,7 +4,9 @@ use super::Common;
 use anyhow::Context as _;
 use std::path::PathBuf;
 use strom::broker::Service;
-use strom::client::{Admin, Consumer, ConsumerBuilder, Endpoint, Producer, ProducerBuilder};
+use strom::client::{
+    Admin, Consumer, ConsumerBuilder, Endpoint, Producer, ProducerBuilder, TopicPartition,
+};
 use strom::group::GroupConfig;
 use strom::Broker;
 
@@ -56,16 +58,17 @@ impl Target {
         Ok(())
     }
 
-    /// Partition count of the topic.
-    pub async fn partitions(&self, topic: &str) -> anyhow::Result<i32> {
+    /// Every partition of the topic.
+    pub async fn partitions(&self, topic: &str) -> anyhow::Result<Vec<TopicPartition>> {
         let admin = Admin::builder()
             .endpoint(self.endpoint.clone())
             .build()
             .await?;
         let described = admin.describe_topics(&[topic.to_string()]).await?;
-        Ok(described
-            .first()
-            .map_or(0, |t| i32::try_from(t.partitions.len()).unwrap_or(i32::MAX)))
+        let count = described.first().map_or(0, |t| t.partitions.len());
+        Ok((0..count)
+            .map(|p| TopicPartition::new(topic, i32::try_from(p).unwrap_or(i32::MAX)))
+            .collect())
     }
 
     pub fn producer(&self, c: &Common) -> anyhow::Result<ProducerBuilder> {

@@ -457,12 +457,7 @@ impl Consumer {
         &mut self,
         offsets: BTreeMap<TopicPartition, OffsetAndMetadata>,
     ) -> ClientResult<()> {
-        self.check_open()?;
-        let group = self
-            .config
-            .group_id
-            .clone()
-            .ok_or_else(|| ClientError::IllegalState("committing needs group.id".into()))?;
+        let group = self.commit_group()?;
         let generation = self.commit_generation();
         let result = offsets::commit(
             &self.cluster,
@@ -480,6 +475,15 @@ impl Consumer {
         result
     }
 
+    /// The group commits go to, refusing when closed or without `group.id`.
+    fn commit_group(&self) -> ClientResult<String> {
+        self.check_open()?;
+        self.config
+            .group_id
+            .clone()
+            .ok_or_else(|| ClientError::IllegalState("committing needs group.id".into()))
+    }
+
     fn commit_generation(&self) -> group::Generation {
         match (&self.membership, &self.subscription) {
             (Some(m), Subscription::Topics(_) | Subscription::Pattern(..)) => m.current(),
@@ -493,12 +497,7 @@ impl Consumer {
 
     /// Commits the current positions in the background; the handle tells how it went.
     pub fn commit_async(&self) -> ClientResult<tokio::task::JoinHandle<ClientResult<()>>> {
-        self.check_open()?;
-        let group = self
-            .config
-            .group_id
-            .clone()
-            .ok_or_else(|| ClientError::IllegalState("committing needs group.id".into()))?;
+        let group = self.commit_group()?;
         let offsets = self.positions_of(&self.assignment());
         let generation = self.commit_generation();
         let cluster = Arc::clone(&self.cluster);

@@ -125,25 +125,36 @@ impl Producer {
         loop {
             match self.accumulator.try_append(&record) {
                 Ok(delivery) => return Ok(delivery),
-                Err(AppendBlocked::Failed(e)) => return Err(e),
-                Err(AppendBlocked::NeedMetadata) => {
-                    let deadline =
-                        *deadline.get_or_insert_with(|| Instant::now() + self.config.max_block);
-                    let topic = self.cluster.topic_metadata(&record.topic, deadline).await?;
-                    self.accumulator
-                        .add_topic(&record.topic, topic.partitions.len());
-                }
-                Err(AppendBlocked::BufferFull) => {
-                    let deadline =
-                        *deadline.get_or_insert_with(|| Instant::now() + self.config.max_block);
-                    if Instant::now() >= deadline {
-                        return Err(ClientError::Timeout(format!(
-                            "buffer.memory={} full for max.block.ms={:?}",
-                            self.config.buffer_memory, self.config.max_block
-                        )));
-                    }
-                    self.accumulator.wait_for_space().await;
-                }
+                Err(blocked) => self.unblock(blocked, &record.topic, &mut deadline).await?,
+            }
+        }
+    }
+
+    /// Waits out why an append could not happen (metadata to fetch, `buffer.memory` to free),
+    /// up to `max.block.ms` from the first wait; errors that waiting cannot cure are returned.
+    async fn unblock(
+        &self,
+        blocked: AppendBlocked,
+        topic: &str,
+        deadline: &mut Option<Instant>,
+    ) -> ClientResult<()> {
+        let deadline = *deadline.get_or_insert_with(|| Instant::now() + self.config.max_block);
+        match blocked {
+            AppendBlocked::Failed(e) => Err(e),
+            AppendBlocked::NeedMetadata => {
+                let info = self.cluster.topic_metadata(topic, deadline).await?;
+                self.accumulator.add_topic(topic, info.partitions.len());
+                Ok(())
+            }
+            AppendBlocked::BufferFull if Instant::now() >= deadline => {
+                Err(ClientError::Timeout(format!(
+                    "buffer.memory={} full for max.block.ms={:?}",
+                    self.config.buffer_memory, self.config.max_block
+                )))
+            }
+            AppendBlocked::BufferFull => {
+                self.accumulator.wait_for_space().await;
+                Ok(())
             }
         }
     }
@@ -160,26 +171,8 @@ impl Producer {
         let mut deadline = None;
         while out.len() < records.len() {
             let rest = &records[out.len()..];
-            match self.accumulator.try_append_batch(topic, rest, &mut out) {
-                Ok(()) => {}
-                Err(AppendBlocked::Failed(e)) => return Err(e),
-                Err(AppendBlocked::NeedMetadata) => {
-                    let deadline =
-                        *deadline.get_or_insert_with(|| Instant::now() + self.config.max_block);
-                    let info = self.cluster.topic_metadata(topic, deadline).await?;
-                    self.accumulator.add_topic(topic, info.partitions.len());
-                }
-                Err(AppendBlocked::BufferFull) => {
-                    let deadline =
-                        *deadline.get_or_insert_with(|| Instant::now() + self.config.max_block);
-                    if Instant::now() >= deadline {
-                        return Err(ClientError::Timeout(format!(
-                            "buffer.memory={} full for max.block.ms={:?}",
-                            self.config.buffer_memory, self.config.max_block
-                        )));
-                    }
-                    self.accumulator.wait_for_space().await;
-                }
+            if let Err(blocked) = self.accumulator.try_append_batch(topic, rest, &mut out) {
+                self.unblock(blocked, topic, &mut deadline).await?;
             }
         }
         Ok(out)
