@@ -13,7 +13,8 @@ runs=${2:-3}
 kp_records=$(( records / 10 ))
 out=${BENCH_OUT:-target/bench-client.jsonl}
 work=$(mktemp -d)
-trap 'kill $server_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+server_pid=""
+trap '[ -n "$server_pid" ] && kill $server_pid 2>/dev/null; rm -rf "$work"' EXIT
 
 cargo build --release --bin strom
 if [ ! -f /usr/include/librdkafka/rdkafka.h ]; then

@@ -91,7 +91,7 @@ def kafka_python_consume(bootstrap, topic, records, partitions):
     got, start, last = 0, None, time.monotonic()
     while got < records and time.monotonic() - last < 10:
         batch = c.poll(timeout_ms=500, max_records=10000)
-        n = sum(len(v) for v in batch.values())
+        n = min(sum(len(v) for v in batch.values()), records - got)
         if n:
             start = start or time.monotonic()
             got += n
