@@ -15,6 +15,8 @@ use strom::group::GroupConfig;
 use strom::server::{self, ServerConfig};
 use strom::{Broker, BrokerConfig, Error, Result};
 
+use super::common::shutdown_signal;
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Data directory (Kafka: log.dirs) [env: STROM_DATA_DIR] [default: ./strom-data]
@@ -31,9 +33,14 @@ pub struct Args {
     /// TOML file of Kafka broker configs, e.g. `num.partitions = 3`
     #[arg(long, env = "STROM_CONFIG")]
     config: Option<PathBuf>,
+    /// Serve Prometheus text metrics on host:port (GET /metrics); port 0 picks a free one
+    /// (strom's `metrics.listener`) [env: STROM_METRICS] [default: off]
+    #[arg(long, value_name = "HOST:PORT")]
+    metrics: Option<String>,
 }
 
-/// Every broker config name `strom serve` understands.
+/// Every broker config name `strom serve` understands (Kafka's, plus strom's
+/// `metrics.listener`).
 const KNOWN: &[&str] = &[
     "advertised.listeners",
     "auto.create.topics.enable",
@@ -47,6 +54,7 @@ const KNOWN: &[&str] = &[
     "log.dirs",
     "log.retention.check.interval.ms",
     "max.connections",
+    "metrics.listener",
     "num.partitions",
     "offset.metadata.max.bytes",
     "offsets.retention.minutes",
@@ -69,6 +77,8 @@ struct Settings {
     idle: Duration,
     retention_check: Duration,
     group: GroupConfig,
+    /// Where to serve Prometheus metrics, if anywhere.
+    metrics: Option<String>,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -111,6 +121,15 @@ async fn serve(s: Settings, broker: Broker) -> Result<()> {
             format!("listening on {local} needs an advertised listener (--advertised-listener host:port) that clients can reach"),
         ));
     }
+    let metrics = match &s.metrics {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            invalid(
+                "metrics.listener",
+                format!("cannot listen on {addr} for metrics: {e}"),
+            )
+        })?),
+        None => None,
+    };
     let advertised = match &s.advertised {
         Some((host, port)) => format!(", advertised as {host}:{port}"),
         None => String::new(),
@@ -123,6 +142,10 @@ async fn serve(s: Settings, broker: Broker) -> Result<()> {
         "strom listening on {local} (data in {}{advertised})",
         s.data_dir.display()
     );
+    if let Some(addr) = metrics.as_ref().and_then(|m| m.local_addr().ok()) {
+        // A second line, after the one scripts wait for: the metrics port when it was 0.
+        let _ = writeln!(out, "strom metrics on http://{addr}/metrics");
+    }
     let _ = out.flush();
     drop(out);
     let config = ServerConfig {
@@ -134,31 +157,7 @@ async fn serve(s: Settings, broker: Broker) -> Result<()> {
         group: s.group,
         ..ServerConfig::default()
     };
-    server::run(listener, broker, config, shutdown_signal()).await
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(e) => {
-                tracing::warn!("cannot watch SIGTERM ({e}); only Ctrl-C stops the server");
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    server::run_with_metrics(listener, metrics, broker, config, shutdown_signal()).await
 }
 
 fn invalid(name: &str, reason: impl Into<String>) -> Error {
@@ -209,6 +208,12 @@ fn resolve(
             "--data-dir",
         ),
         ("STROM_LISTEN", "listeners", &args.listen, "--listen"),
+        (
+            "STROM_METRICS",
+            "metrics.listener",
+            &args.metrics,
+            "--metrics",
+        ),
         (
             "STROM_ADVERTISED_LISTENER",
             "advertised.listeners",
@@ -382,7 +387,25 @@ fn typed(layers: &Layers) -> Result<Settings> {
             Some((host, port))
         }
     };
+    let metrics = match get("metrics.listener") {
+        None => None,
+        Some((v, _)) if v.trim().is_empty() => None,
+        Some((v, from)) => {
+            let (host, port) = listener("metrics.listener", v, from)?;
+            let host = if host.is_empty() {
+                "127.0.0.1"
+            } else {
+                host.as_str()
+            };
+            Some(if host.contains(':') {
+                format!("[{host}]:{port}")
+            } else {
+                format!("{host}:{port}")
+            })
+        }
+    };
     Ok(Settings {
+        metrics,
         data_dir,
         listen,
         advertised,
@@ -496,6 +519,24 @@ mod tests {
             ("127.0.0.1:0", Some("/flag"))
         );
         assert_eq!(s.advertised, Some(("kafka.local".to_string(), 9092)));
+    }
+
+    #[test]
+    fn metrics_listener_from_flag_env_or_file() {
+        let s = resolve(&args(&[]), None, env(&[])).unwrap();
+        assert_eq!(s.metrics, None);
+        let file = Some((
+            "f.toml".to_string(),
+            "metrics.listener = \"0.0.0.0:9644\"".to_string(),
+        ));
+        let s = resolve(&args(&[]), file.clone(), env(&[])).unwrap();
+        assert_eq!(s.metrics.as_deref(), Some("0.0.0.0:9644"));
+        let s = resolve(&args(&[]), file.clone(), env(&[("STROM_METRICS", ":1")])).unwrap();
+        assert_eq!(s.metrics.as_deref(), Some("127.0.0.1:1"));
+        let s = resolve(&args(&["--metrics", "127.0.0.1:0"]), file, env(&[])).unwrap();
+        assert_eq!(s.metrics.as_deref(), Some("127.0.0.1:0"));
+        let e = resolve(&args(&["--metrics", "nope"]), None, env(&[])).unwrap_err();
+        assert!(e.to_string().contains("metrics.listener"), "{e}");
     }
 
     #[test]

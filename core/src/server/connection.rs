@@ -10,7 +10,11 @@
 //!
 //! Anything malformed ends the connection with a warning: later requests are not read,
 //! responses already queued are still written, and no other connection is affected.
+//!
+//! Every request passes here, so this is where [`Metrics`] are recorded: bytes in and out,
+//! and per API the count and the time from a frame's arrival to its response being ready.
 
+use super::metrics::Metrics;
 use super::ServerConfig;
 use crate::broker::handlers::{self, Context, Reply};
 use crate::protocol::frame::FrameReader;
@@ -19,7 +23,7 @@ use bytes::Bytes;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
@@ -51,14 +55,20 @@ enum Queued {
     Task(JoinHandle<Option<Bytes>>),
 }
 
-pub(super) async fn serve(socket: TcpStream, peer: SocketAddr, ctx: Arc<Context>, limits: Limits) {
+pub(super) async fn serve(
+    socket: TcpStream,
+    peer: SocketAddr,
+    ctx: Arc<Context>,
+    limits: Limits,
+    metrics: Arc<Metrics>,
+) {
     tracing::debug!(%peer, "connection opened");
     let (rd, wr) = socket.into_split();
     let (tx, rx) = mpsc::channel(limits.max_in_flight);
     let in_flight = Arc::new(AtomicUsize::new(0));
     tokio::join!(
-        read_requests(rd, peer, &ctx, limits, tx, Arc::clone(&in_flight)),
-        write_responses(wr, peer, rx, in_flight),
+        read_requests(rd, peer, &ctx, limits, tx, Arc::clone(&in_flight), &metrics),
+        write_responses(wr, peer, rx, in_flight, &metrics),
     );
     tracing::debug!(%peer, "connection closed");
 }
@@ -70,6 +80,7 @@ async fn read_requests(
     limits: Limits,
     tx: mpsc::Sender<Queued>,
     in_flight: Arc<AtomicUsize>,
+    metrics: &Arc<Metrics>,
 ) {
     let mut frames = FrameReader::new(rd, limits.max_request_bytes);
     let mut shutdown = ctx.shutdown.clone();
@@ -94,31 +105,49 @@ async fn read_requests(
                 return;
             }
         };
+        let arrived = Instant::now();
+        // The 4-byte length prefix is not part of the frame but was read all the same.
+        metrics.received(frame.len() + 4);
         let handled = match handlers::dispatch(ctx, peer, frame).await {
             Ok(h) => h,
             Err(e) => {
+                metrics.rejected();
                 tracing::warn!(%peer, "closing connection: {e}");
                 return;
             }
         };
         let (api_key, version, correlation_id) =
             (handled.api_key, handled.version, handled.correlation_id);
+        let key = api_key as i16;
         let queued = match handled.reply {
             Reply::Now(body) => match response::encode(api_key, version, correlation_id, &body) {
-                Ok(bytes) => Queued::Ready(bytes),
+                Ok(bytes) => {
+                    metrics.request(key, arrived.elapsed());
+                    Queued::Ready(bytes)
+                }
                 Err(e) => {
+                    metrics.rejected();
                     tracing::error!(%peer, "closing connection: {e}");
                     return;
                 }
             },
-            Reply::Later(pending) => Queued::Task(tokio::spawn(async move {
-                let body = pending.await;
-                response::encode(api_key, version, correlation_id, &body)
-                    .map_err(|e| tracing::error!(%peer, "closing connection: {e}"))
-                    .ok()
-            })),
-            Reply::Nothing => continue,
+            Reply::Later(pending) => {
+                let metrics = Arc::clone(metrics);
+                Queued::Task(tokio::spawn(async move {
+                    let body = pending.await;
+                    let encoded = response::encode(api_key, version, correlation_id, &body)
+                        .map_err(|e| tracing::error!(%peer, "closing connection: {e}"))
+                        .ok();
+                    metrics.request(key, arrived.elapsed());
+                    encoded
+                }))
+            }
+            Reply::Nothing => {
+                metrics.request(key, arrived.elapsed());
+                continue;
+            }
             Reply::Close(why) => {
+                metrics.rejected();
                 tracing::warn!(%peer, "closing connection: {why}");
                 return;
             }
@@ -135,6 +164,7 @@ async fn write_responses(
     peer: SocketAddr,
     mut rx: mpsc::Receiver<Queued>,
     in_flight: Arc<AtomicUsize>,
+    metrics: &Metrics,
 ) {
     while let Some(queued) = rx.recv().await {
         let bytes = match queued {
@@ -150,6 +180,7 @@ async fn write_responses(
             tracing::debug!(%peer, "write failed: {e}");
             break;
         }
+        metrics.sent(bytes.len());
     }
     let _ = wr.shutdown().await;
 }

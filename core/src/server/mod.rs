@@ -2,12 +2,16 @@
 //! shutdown future resolves, each connection runs in its own task (see [`connection`]), the
 //! number of connections is bounded by a semaphore, and shutdown drains in-flight requests
 //! for a bounded time before closing the broker (which flushes and writes the clean-shutdown
-//! marker).
+//! marker). [`metrics`] counts what passes through the connections; [`run_with_metrics`]
+//! also serves them to Prometheus.
 
 mod config;
 mod connection;
+pub mod metrics;
+mod metrics_http;
 
 pub use config::ServerConfig;
+pub use metrics::Metrics;
 
 use crate::broker::handlers::Context;
 use crate::broker::Broker;
@@ -26,8 +30,31 @@ pub async fn run(
     config: ServerConfig,
     shutdown: impl Future,
 ) -> crate::Result<()> {
+    run_with_metrics(listener, None, broker, config, shutdown).await
+}
+
+/// [`run`], plus a Prometheus text endpoint (`GET /metrics`) on `metrics` when given: the
+/// counters of `config.metrics`, partition offsets and sizes, and group lag.
+pub async fn run_with_metrics(
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
+    broker: Broker,
+    config: ServerConfig,
+    shutdown: impl Future,
+) -> crate::Result<()> {
     let service = Service::start(broker.clone(), config.group.clone()).await?;
-    serve(listener, &service, &config, shutdown).await?;
+    let exporter = metrics.map(|l| {
+        tokio::spawn(metrics_http::serve(
+            l,
+            Arc::clone(&config.metrics),
+            service.clone(),
+        ))
+    });
+    let served = serve(listener, &service, &config, shutdown).await;
+    if let Some(exporter) = exporter {
+        exporter.abort();
+    }
+    served?;
     service.stop();
     let closing = broker.clone();
     match tokio::task::spawn_blocking(move || closing.close()).await {
@@ -112,9 +139,12 @@ async fn accept_loop(
         let _ = socket.set_nodelay(true);
         let ctx = Arc::clone(ctx);
         let limits = connection::Limits::from(config);
+        let metrics = Arc::clone(&config.metrics);
         let done = done.clone();
         tokio::spawn(async move {
-            connection::serve(socket, peer, ctx, limits).await;
+            let open = metrics.connection();
+            connection::serve(socket, peer, ctx, limits, metrics).await;
+            drop(open);
             drop(permit);
             drop(done);
         });

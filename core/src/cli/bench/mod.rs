@@ -60,25 +60,11 @@ pub struct Common {
     #[arg(long, default_value_t = 0)]
     batch: usize,
     /// Client setting by Kafka name, e.g. --property acks=1 (repeatable).
-    #[arg(long = "property", value_name = "NAME=VALUE")]
-    properties: Vec<String>,
+    #[arg(long = "property", value_name = "NAME=VALUE", value_parser = super::common::key_value)]
+    properties: Vec<(String, String)>,
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
-}
-
-impl Common {
-    /// `--property` pairs, refused when not `name=value`.
-    fn properties(&self) -> anyhow::Result<Vec<(String, String)>> {
-        self.properties
-            .iter()
-            .map(|p| {
-                p.split_once('=')
-                    .map(|(k, v)| (k.trim().to_string(), v.to_string()))
-                    .ok_or_else(|| anyhow::anyhow!("--property {p:?} is not NAME=VALUE"))
-            })
-            .collect()
-    }
 }
 
 /// How the report names the client: the transport matters to the figures.
@@ -91,16 +77,13 @@ fn client_name(c: &Common) -> &'static str {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let report = runtime.block_on(async move {
-        match args.command {
+    super::common::run(async move {
+        let report = match args.command {
             Command::Produce(c) => produce::run(&c).await,
             Command::Consume(c) => consume::run(&c).await,
             Command::E2e(c) => e2e::run(&c).await,
-        }
-    })?;
-    report.print();
-    Ok(ExitCode::SUCCESS)
+        }?;
+        report.print();
+        Ok(ExitCode::SUCCESS)
+    })
 }

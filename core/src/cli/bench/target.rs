@@ -20,7 +20,10 @@ pub struct Target {
 impl Target {
     pub async fn open(c: &Common) -> anyhow::Result<Target> {
         if !c.in_process {
-            let servers = c.bootstrap.as_deref().unwrap_or("127.0.0.1:9092");
+            let servers = c
+                .bootstrap
+                .as_deref()
+                .unwrap_or(super::super::common::DEFAULT_BOOTSTRAP);
             return Ok(Target {
                 endpoint: Endpoint::bootstrap(servers)?,
                 embedded: None,
@@ -73,8 +76,8 @@ impl Target {
 
     pub fn producer(&self, c: &Common) -> anyhow::Result<ProducerBuilder> {
         let mut b = Producer::builder().endpoint(self.endpoint.clone());
-        for (k, v) in c.properties()? {
-            b = b.set(&k, v);
+        for (k, v) in &c.properties {
+            b = b.set(k, v);
         }
         Ok(b)
     }
@@ -83,8 +86,8 @@ impl Target {
         let mut b = Consumer::builder()
             .endpoint(self.endpoint.clone())
             .set("auto.offset.reset", "earliest");
-        for (k, v) in c.properties()? {
-            b = b.set(&k, v);
+        for (k, v) in &c.properties {
+            b = b.set(k, v);
         }
         Ok(b)
     }
