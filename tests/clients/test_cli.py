@@ -778,3 +778,43 @@ def test_strom_and_kafka_python_share_a_group(strom, bootstrap, tmp_path):
         kc.close()
     assert rc == 0, (tmp_path / "strom-consume.stderr").read_text()
     assert "interrupted" in (tmp_path / "strom-consume.stderr").read_text()
+
+
+# -- bench -----------------------------------------------------------------------------------------
+
+
+def test_bench_produce_consume_and_e2e_report_what_happened(strom):
+    b = strom.bootstrap
+    topic = unique_topic("bench")
+    produced = json.loads(out(cli("bench", "produce", "--bootstrap", b, "--topic", topic,
+                                  "--partitions", "2", "--records", "20000", "--record-size", "50",
+                                  "--property", "acks=1", "--json")))
+    assert produced["client"] == "strom" and produced["mode"] == "produce"
+    assert produced["records"] == 20000 and produced["errors"] == 0
+    assert produced["bytes"] == 20000 * 50 and produced["records_per_sec"] > 0
+    assert 0 < produced["latency_ms_p50"] <= produced["latency_ms_p99"] <= produced["latency_ms_max"]
+    # The records are really stored: kafka-python sees them all.
+    assert sum(kp_high_watermarks(b, topic, 2).values()) == 20000
+
+    consumed = json.loads(out(cli("bench", "consume", "--bootstrap", b, "--topic", topic,
+                                  "--records", "20000", "--json")))
+    assert consumed["records"] == 20000 and consumed["bytes"] == 20000 * 50
+
+    # Fixed rate: 1500 records at 1000/s cannot finish in much under 1.5 s; latency is
+    # measured from each record's scheduled send time to its arrival at the consumer.
+    e2e = json.loads(out(cli("bench", "e2e", "--bootstrap", b, "--topic", f"{topic}-e2e",
+                             "--records", "1500", "--throughput", "1000", "--json")))
+    assert e2e["records"] == 1500 and e2e["errors"] == 0
+    assert e2e["seconds"] >= 1.4
+    assert 0 < e2e["latency_ms_p50"] <= e2e["latency_ms_max"]
+
+    batched = json.loads(out(cli("bench", "produce", "--in-process", "--records", "30000",
+                                 "--batch", "1000", "--json")))
+    assert batched["client"] == "strom-in-process" and batched["records"] == 30000
+    assert batched["errors"] == 0
+
+    # Text output and a refused setting.
+    text = out(cli("bench", "produce", "--bootstrap", b, "--topic", topic, "--records", "100"))
+    assert re.search(r"produce \(strom\): 100 records in .* records/s", text), text
+    bad = cli("bench", "produce", "--bootstrap", b, "--property", "linger.msec=1", ok=False)
+    assert bad.returncode != 0 and "linger.msec" in err(bad)
