@@ -64,8 +64,10 @@ pub async fn run(c: &Common) -> anyhow::Result<Report> {
 
 /// Produces the records an in-process consume bench reads.
 async fn fill(target: &Target, c: &Common) -> anyhow::Result<()> {
-    let producer = target
-        .producer(c)?
+    // Not with --property: those are the consumer's settings.
+    let producer = strom::client::Producer::builder()
+        .endpoint(target.endpoint.clone())
+        .set("acks", "1")
         .set("linger.ms", "5")
         .set("batch.size", "1048576")
         .build()

@@ -1,7 +1,7 @@
 //! The fetcher: per assigned partition, the position (next offset `poll` returns) and the
 //! fetch position (next offset to ask for); Fetch requests to each leader, at most one in
-//! flight per broker, sent ahead while the application works on earlier records
-//! (prefetch); responses decoded in the fetch task, off the polling task, into a buffer of
+//! flight per broker, sent ahead while fewer than [`FETCH_AHEAD_RECORDS`] records of a
+//! partition wait (prefetch); responses decoded in the fetch task, off the polling task, into a buffer of
 //! ready records. A seek or pause drops that partition's buffered records and any answer
 //! to a fetch from the old position.
 
@@ -19,6 +19,8 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 
 const OFFSET_OUT_OF_RANGE: i16 = 1;
+/// A partition is fetched again while fewer records than this wait in the buffer.
+const FETCH_AHEAD_RECORDS: usize = 20_000;
 
 /// The consumer's state of one assigned partition.
 #[derive(Debug, Clone, Default)]
@@ -172,7 +174,13 @@ impl Fetcher {
         let mut by_node: BTreeMap<i32, Vec<(TopicPartition, i64)>> = BTreeMap::new();
         let mut need_metadata = false;
         for (tp, s) in &self.assignment {
-            if s.paused || s.buffered > 0 || s.out_of_range || s.position.is_none() {
+            // Fetch ahead while few records are waiting, as librdkafka's queued.min.messages:
+            // the next fetch overlaps the application's work on the buffered ones.
+            if s.paused
+                || s.buffered >= FETCH_AHEAD_RECORDS
+                || s.out_of_range
+                || s.position.is_none()
+            {
                 continue;
             }
             match self.cluster.leader(&tp.topic, tp.partition) {
@@ -249,15 +257,15 @@ impl Fetcher {
                 continue;
             };
             // Seeked, paused or reassigned while the fetch was out: the answer is stale.
-            if state.fetch_position != f.fetch_offset || state.paused || state.buffered > 0 {
+            if state.fetch_position != f.fetch_offset || state.paused {
                 continue;
             }
             match f.error_code {
                 0 => {
                     state.high_watermark = f.high_watermark;
                     state.fetch_position = f.next_fetch_offset.max(f.fetch_offset);
-                    state.buffered = f.records.len();
-                    if f.records.is_empty() {
+                    state.buffered += f.records.len();
+                    if state.buffered == 0 {
                         state.position = Some(state.fetch_position);
                     }
                     self.buffer.extend(f.records);
