@@ -2,7 +2,8 @@
 # Client benchmark (BENCHMARKS.md, "Client"): strom's Rust client against librdkafka (a C
 # program like rdkafka_performance: scripts/rdkafka_bench.c), confluent-kafka and kafka-python,
 # all against one `strom serve` in one run, 100-byte values, acks=1, linger.ms=5,
-# batch.size=1 MiB, no compression and lz4; then strom in-process (embedded broker).
+# batch.size=1 MiB, no compression and lz4; then strom's send_batch (1000 records a call) over
+# TCP and strom in-process (embedded broker), one by one and with send_batch.
 # Runs alternate between clients; the report takes medians.
 #
 #   scripts/bench-client.sh [RECORDS] [RUNS]     (defaults 2000000, 3)
@@ -48,8 +49,12 @@ for run in $(seq 1 "$runs"); do
     $py scripts/bench_client.py confluent-consume "$addr" "$t-rdk" "$records" 1 | tag $codec
     $py scripts/bench_client.py kafka-python-consume "$addr" "$t-rdk" "$kp_records" 1 | tag $codec
   done
+  "$strom" bench produce --bootstrap "$addr" --topic "b-$run-batch" --records "$records" \
+    --batch 1000 "${props[@]}" --json | sed 's/"client":"strom"/"client":"strom send_batch"/' | tag none
   "$strom" bench produce --in-process --records "$records" "${props[@]}" --json \
     | tag none
+  "$strom" bench produce --in-process --records "$records" --batch 1000 "${props[@]}" --json \
+    | sed 's/"client":"strom-in-process"/"client":"strom-in-process send_batch"/' | tag none
   "$strom" bench consume --in-process --records "$records" --json \
     | tag none
 done
