@@ -50,7 +50,7 @@
     }                                                                                   \
   } while (0)
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+static inline int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
   (void)sb;
   (void)flag;
   (void)ftw;
@@ -58,7 +58,7 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 }
 
 /* Makes a fresh temporary directory; its path is written into `buf`. */
-static void make_temp_dir(char *buf, size_t cap) {
+static inline void make_temp_dir(char *buf, size_t cap) {
   const char *base = getenv("TMPDIR");
   snprintf(buf, cap, "%s/strom-c-test-XXXXXX", base && *base ? base : "/tmp");
   if (mkdtemp(buf) == NULL) {
@@ -68,7 +68,7 @@ static void make_temp_dir(char *buf, size_t cap) {
 }
 
 /* Removes a directory tree made by make_temp_dir. */
-static void remove_tree(const char *path) {
+static inline void remove_tree(const char *path) {
   nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 

@@ -79,5 +79,47 @@ if ldd "$scratch/embedded_static" | grep -q libstrom; then
 fi
 run embedded_roundtrip_static "$scratch/embedded_static"
 
+# A C producer into the real `strom serve` binary, read back by kcat (installed by
+# scripts/test.sh; skipped with a line when absent).
+serve_check() {
+  local serve_pid="" addr="" topic="c-to-serve"
+  cargo build -q --bin strom
+  local bin
+  bin="$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/debug/strom"
+  "$bin" serve --listen 127.0.0.1:0 --data-dir "$scratch/serve-data" >"$scratch/serve.out" 2>"$scratch/serve.err" &
+  serve_pid=$!
+  for _ in $(seq 1 100); do grep -q "listening on" "$scratch/serve.out" && break; sleep 0.1; done
+  addr=$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$scratch/serve.out" | head -1)
+  local ok=0
+  if [ -n "$addr" ] && "$scratch/produce_to_serve" "$addr" "$topic"; then
+    local got
+    got=$(timeout 60 kcat -C -b "$addr" -t "$topic" -o beginning -e -q -f '%k=%s %h\n' | sort)
+    local want
+    want=$(for i in $(seq 0 299); do echo "k$i=v$i origin=c"; done | sort)
+    if [ "$got" = "$want" ]; then
+      echo "kcat read the 300 records back from strom serve"
+      ok=1
+    else
+      echo "kcat read $(echo "$got" | grep -c .) records, not the 300 sent" >&2
+    fi
+  fi
+  kill "$serve_pid" 2>/dev/null || true
+  wait "$serve_pid" 2>/dev/null || true
+  [ "$ok" = 1 ]
+}
+gcc -std=c11 $warn $sanitize $cflags tests/c/serve/produce_to_serve.c -o "$scratch/produce_to_serve" \
+  $libs $rpath
+if command -v kcat >/dev/null 2>&1; then
+  echo "-- produce_to_serve_read_by_kcat"
+  if serve_check; then
+    passed=$((passed + 1))
+  else
+    echo "FAILED: produce_to_serve_read_by_kcat" >&2
+    failed=$((failed + 1))
+  fi
+else
+  echo "-- produce_to_serve: skipped, kcat is not installed (scripts/test.sh installs it)"
+fi
+
 echo "c-abi: $passed passed, $failed failed"
 [ "$failed" = 0 ]
