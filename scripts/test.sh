@@ -24,7 +24,8 @@ cargo test --workspace
 # Black-box tests with real Kafka clients against `strom serve` (tests/clients/).
 # Installs, on a fresh machine: a venv with kafka-python, confluent-kafka and pytest
 # (tests/clients/requirements.txt), kafkajs and its codecs (tests/clients/node, npm ci from the
-# committed lockfile) and Debian's kcat. Each step is skipped when already satisfied.
+# committed lockfile) and Debian's kcat; maturin, nbclient and ipykernel for the Python package
+# (python/requirements-test.txt). Each step is skipped when already satisfied.
 
 apt_install() {
   # Debian packages, as root (or through sudo); the index is refreshed once, with retries.
@@ -58,7 +59,8 @@ fi
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv || { apt_install python3-venv && python3 -m venv .venv; }
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -r tests/clients/requirements.txt
+.venv/bin/python -m pip install -q --disable-pip-version-check -r tests/clients/requirements.txt \
+  -r python/requirements-test.txt
 node_stamp=tests/clients/node/node_modules/.strom-lock-sha256
 node_lock_sum=$(sha256sum tests/clients/node/package-lock.json | cut -d' ' -f1)
 if [ "$(cat "$node_stamp" 2>/dev/null)" != "$node_lock_sum" ]; then
@@ -81,5 +83,16 @@ cargo build --bin strom
 STROM_BIN="$(cargo metadata --format-version 1 --no-deps | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug/strom"
 export STROM_BIN
 
+# Python package (python/ over bindings/python): a release abi3 wheel built by maturin and
+# installed into .venv (skipped when its sources are unchanged). Installed before the client
+# tests because its pytest plugin (strom.testing) loads in every pytest run of .venv. Its own
+# tests run last: every API against an embedded broker and against `strom serve`, interop with
+# kafka-python and confluent-kafka, the pytest plugin, Ctrl-C and fork, examples/*.ipynb.
+echo "== Python package (build and install into .venv)"
+bash scripts/python-install.sh
+
 echo "== pytest tests/clients (kafka-python, confluent-kafka, kafkajs, kcat against strom serve)"
 .venv/bin/python -m pytest tests/clients -q
+
+echo "== pytest python/tests (strom for Python)"
+.venv/bin/python -m pytest python/tests -q

@@ -160,6 +160,18 @@ fn a_second_broker_on_the_same_directory_is_refused() {
 }
 
 #[test]
+fn a_closed_broker_releases_its_directory_while_handles_remain() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = manual(dir.path());
+    b.create_topic("t", Some(1), BTreeMap::new()).unwrap();
+    let handle = b.clone();
+    b.close().unwrap();
+    let again = Broker::open(dir.path()).unwrap();
+    assert!(again.topic("t").is_some());
+    assert!(handle.create_topic("u", Some(1), BTreeMap::new()).is_err());
+}
+
+#[test]
 fn unclean_restart_recovers_and_removes_stale_partition_dirs() {
     let dir = tempfile::tempdir().unwrap();
     {

@@ -72,8 +72,10 @@ pub(crate) struct BrokerInner {
     housekeeper: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
     pub(crate) housekeeping_pass: Mutex<()>,
     closed: AtomicBool,
-    /// Held for the broker's lifetime: a second broker on the same directory is refused.
-    _lock: File,
+    /// Held until the broker is closed: a second broker on the same directory is refused.
+    /// Released by a successful close, so the directory can be opened again while handles
+    /// to the closed broker (clients of an embedded one) still exist.
+    lock: Mutex<Option<File>>,
 }
 
 impl Broker {
@@ -141,7 +143,7 @@ impl Broker {
             housekeeper: Mutex::new(None),
             housekeeping_pass: Mutex::new(()),
             closed: AtomicBool::new(false),
-            _lock: lock,
+            lock: Mutex::new(Some(lock)),
         });
         if let Some(interval) = inner.config.housekeeping_interval {
             let (tx, rx) = std::sync::mpsc::channel();
@@ -479,7 +481,9 @@ impl BrokerInner {
         File::create(&marker)
             .and_then(|f| f.sync_all())
             .map_err(|e| Error::io(&marker, e))?;
-        sync_dir(&self.dir)
+        sync_dir(&self.dir)?;
+        self.lock.lock().take();
+        Ok(())
     }
 }
 

@@ -67,7 +67,9 @@ pub struct OffsetAndTimestamp {
 }
 
 /// Called on the polling task around rebalances, as Java's `ConsumerRebalanceListener`.
-pub trait RebalanceListener: Send {
+/// `Sync` so that a [`crate::client::Consumer`] is: its `&self` async methods (`committed`,
+/// `end_offsets`, ...) can then run in spawned (`Send`) futures.
+pub trait RebalanceListener: Send + Sync {
     /// Partitions taken away (before the rebalance with eager assignors; after it, for the
     /// moved ones only, with cooperative-sticky). Commit their progress here.
     fn on_partitions_revoked(&mut self, partitions: &[TopicPartition]);
