@@ -96,3 +96,19 @@ echo "== pytest tests/clients (kafka-python, confluent-kafka, kafkajs, kcat agai
 
 echo "== pytest python/tests (strom for Python)"
 .venv/bin/python -m pytest python/tests -q
+
+# Node package (node/, the napi-rs addon of bindings/node): node:test suites against an
+# embedded broker, against `strom serve` ($STROM_BIN) and with kafkajs. npm ci from the
+# committed lockfile (@napi-rs/cli, kafkajs) when it changed; a debug build of the addon.
+echo "== node package tests (node/)"
+node_pkg_stamp=node/node_modules/.strom-lock-sha256
+node_pkg_sum=$(sha256sum node/package-lock.json | cut -d' ' -f1)
+if [ "$(cat "$node_pkg_stamp" 2>/dev/null)" != "$node_pkg_sum" ]; then
+  if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ]; then
+    export npm_config_nodedir=/usr
+  fi
+  (cd node && npm ci --no-audit --no-fund)
+  echo "$node_pkg_sum" >"$node_pkg_stamp"
+fi
+(cd node && npm run --silent build:debug)
+node --test node/tests/

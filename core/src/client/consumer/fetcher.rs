@@ -136,15 +136,19 @@ impl Fetcher {
     pub fn take_records(&mut self, max: usize) -> Vec<ConsumerRecord> {
         let n = max.min(self.buffer.len());
         let out: Vec<ConsumerRecord> = self.buffer.drain(..n).collect();
-        let mut last: HashMap<(Arc<str>, i32), (i64, usize)> = HashMap::new();
+        // Records of one partition come in runs: compare with the current run instead of
+        // hashing every record.
+        let mut last: Vec<(Arc<str>, i32, i64, usize)> = Vec::new();
         for r in &out {
-            let e = last
-                .entry((Arc::clone(&r.topic), r.partition))
-                .or_insert((r.offset, 0));
-            e.0 = r.offset;
-            e.1 += 1;
+            match last.last_mut() {
+                Some((t, p, offset, count)) if *p == r.partition && Arc::ptr_eq(t, &r.topic) => {
+                    *offset = r.offset;
+                    *count += 1;
+                }
+                _ => last.push((Arc::clone(&r.topic), r.partition, r.offset, 1)),
+            }
         }
-        for ((topic, partition), (offset, count)) in last {
+        for (topic, partition, offset, count) in last {
             if let Some(s) = self
                 .assignment
                 .get_mut(&TopicPartition::new(topic.as_ref(), partition))

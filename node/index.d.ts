@@ -1,0 +1,243 @@
+// Types of the `strom` package (hand-written over the generated native.d.ts).
+/// <reference types="node" />
+import { EventEmitter } from 'node:events'
+
+/** Kafka config names and values: `{ 'linger.ms': 5, acks: 'all' }`. */
+export type KafkaConfig = Record<string, string | number | boolean | string[]>
+
+// -- errors ----------------------------------------------------------------------------------
+
+/** Base class of every error this package throws or rejects with. */
+export class StromError extends Error {
+  /** Kafka's error code when the failure has one, else null. */
+  code: number | null
+  /** Whether the same call may succeed when tried again. */
+  retriable: boolean
+}
+/** A broker refused the call: `name` is Kafka's error name (UNKNOWN_TOPIC_OR_PARTITION, ...). */
+export class KafkaError extends StromError {
+  code: number
+}
+export class ConfigError extends StromError {}
+export class ClosedError extends StromError {}
+export class TimeoutError extends StromError {}
+export class ConnectionError extends StromError {}
+export class StateError extends StromError {}
+export class InvalidArgumentError extends StromError {}
+export class ProtocolError extends StromError {}
+export class IoError extends StromError {}
+
+// -- broker ----------------------------------------------------------------------------------
+
+export interface BrokerTopic {
+  name: string
+  id: string
+  partitions: number
+  configs: Record<string, string>
+}
+
+/** An embedded broker storing its data in a directory. */
+export class Broker {
+  /** `config`: num.partitions, group.initial.rebalance.delay.ms, auto.create.topics.enable. */
+  static open (path: string, config?: KafkaConfig): Promise<Broker>
+  readonly path: string
+  readonly closed: boolean
+  createTopic (name: string, options?: number | { partitions?: number, numPartitions?: number, configs?: KafkaConfig }): Promise<BrokerTopic>
+  listTopics (): Promise<string[]>
+  describeTopics (): Promise<BrokerTopic[]>
+  deleteTopic (name: string): Promise<void>
+  /** Serves the Kafka protocol until close(); resolves to the bound "host:port". */
+  serve (listen?: string): Promise<string>
+  close (): Promise<void>
+}
+
+/** Where a client connects: a cluster over TCP, or an embedded broker in this process. */
+export type ClientOptions =
+  | { bootstrapServers: string | string[], clientId?: string }
+  | { brokers: string[], clientId?: string }
+  | { broker: Broker, clientId?: string }
+
+// -- producer --------------------------------------------------------------------------------
+
+export type Bytes = Buffer | Uint8Array | string
+
+export interface Message {
+  key?: Bytes | null
+  value: Bytes | null
+  headers?: Record<string, Bytes | Bytes[]>
+  partition?: number
+  /** Milliseconds since the epoch (number, numeric string or Date). */
+  timestamp?: number | string | Date
+}
+
+/** Where one message landed. Offsets and timestamps are strings, as in kafkajs. */
+export interface RecordMetadata {
+  topicName: string
+  partition: number
+  errorCode: number
+  /** The message's offset ('-1' with acks=0). */
+  offset: string
+  /** Same as `offset`: metadata is per message here, not per partition. */
+  baseOffset: string
+  timestamp: string
+}
+
+export class Producer {
+  constructor (options: ClientOptions, config?: KafkaConfig)
+  connect (): Promise<void>
+  send (record: { topic: string, messages: Message[] }): Promise<RecordMetadata[]>
+  sendBatch (batch: { topicMessages: Array<{ topic: string, messages: Message[] }> }): Promise<RecordMetadata[]>
+  flush (): Promise<void>
+  disconnect (): Promise<void>
+}
+
+// -- consumer --------------------------------------------------------------------------------
+
+export interface KafkaMessage {
+  key: Buffer | null
+  value: Buffer | null
+  timestamp: string
+  /** Bit 3: the timestamp is the broker's (LogAppendTime). */
+  attributes: number
+  offset: string
+  headers: Record<string, Buffer | null | Array<Buffer | null>>
+}
+
+export interface EachMessagePayload {
+  topic: string
+  partition: number
+  message: KafkaMessage
+  heartbeat (): Promise<void>
+  /** Pauses this partition; returns a function that resumes it. */
+  pause (): () => void
+}
+
+export interface Batch {
+  topic: string
+  partition: number
+  messages: KafkaMessage[]
+  isEmpty (): boolean
+  firstOffset (): string | null
+  lastOffset (): string | null
+}
+
+export interface EachBatchPayload {
+  batch: Batch
+  resolveOffset (offset: string): void
+  heartbeat (): Promise<void>
+  commitOffsetsIfNecessary (offsets?: TopicPartitionOffset[]): Promise<void>
+  uncommittedOffsets (): { topics: [] }
+  isRunning (): boolean
+  isStale (): boolean
+  pause (): () => void
+}
+
+export interface TopicPartition {
+  topic: string
+  partition: number
+}
+
+export interface TopicPartitionOffset extends TopicPartition {
+  offset: string | number
+  metadata?: string | null
+}
+
+export interface ConsumerCrashEvent {
+  id: number
+  type: 'consumer.crash'
+  timestamp: number
+  payload: { error: Error, groupId: string | null, restart: boolean }
+}
+
+/** `max.poll.records` defaults to 2000 here (Kafka's is 500). */
+export type ConsumerOptions = ClientOptions & { groupId?: string }
+
+/** What `for await (... of consumer)` yields. */
+export interface ConsumedMessage {
+  topic: string
+  partition: number
+  message: KafkaMessage
+}
+
+export class Consumer extends EventEmitter implements AsyncIterable<ConsumedMessage> {
+  static readonly events: { readonly CRASH: 'consumer.crash', readonly DISCONNECT: 'consumer.disconnect' }
+  readonly events: typeof Consumer.events
+  constructor (options: ConsumerOptions, config?: KafkaConfig)
+  readonly groupId: string | null
+  connect (): Promise<void>
+  subscribe (subscription: { topics?: Array<string | RegExp>, topic?: string | RegExp, fromBeginning?: boolean }): Promise<void>
+  /** Consumes exactly these partitions, without group membership. */
+  assign (partitions: TopicPartition[]): Promise<void>
+  run (config: {
+    eachMessage?: (payload: EachMessagePayload) => Promise<void>
+    eachBatch?: (payload: EachBatchPayload) => Promise<void>
+    eachBatchAutoResolve?: boolean
+    autoCommit?: boolean
+    autoCommitInterval?: number
+  }): Promise<void>
+  [Symbol.asyncIterator] (): AsyncIterator<ConsumedMessage>
+  commitOffsets (offsets: TopicPartitionOffset[]): Promise<void>
+  /** Commits the current position of every assigned partition. */
+  commit (): Promise<void>
+  seek (target: { topic: string, partition: number, offset: string | number }): Promise<void>
+  pause (topics: Array<{ topic: string, partitions?: number[] }>): Promise<void>
+  resume (topics: Array<{ topic: string, partitions?: number[] }>): Promise<void>
+  paused (): Array<{ topic: string, partitions: number[] }>
+  assignment (): Promise<TopicPartition[]>
+  disconnect (): Promise<void>
+  on (event: 'consumer.crash', listener: (event: ConsumerCrashEvent) => void): this
+  on (event: 'consumer.disconnect', listener: (event: { type: string, timestamp: number }) => void): this
+}
+
+// -- admin -----------------------------------------------------------------------------------
+
+export interface ITopicConfig {
+  topic: string
+  numPartitions?: number
+  replicationFactor?: number
+  configEntries?: Array<{ name: string, value: string }>
+}
+
+export interface PartitionMetadata {
+  partitionErrorCode: number
+  partitionId: number
+  leader: number
+  replicas: number[]
+  isr: number[]
+  offlineReplicas: number[]
+}
+
+export interface GroupDescription {
+  errorCode: number
+  groupId: string
+  state: string
+  protocolType: string
+  protocol: string
+  coordinator: number
+  members: Array<{
+    memberId: string
+    groupInstanceId: string | null
+    clientId: string
+    clientHost: string
+    assignment: Array<{ topic: string, partitions: number[] }>
+  }>
+}
+
+export class Admin {
+  constructor (options: ClientOptions, config?: KafkaConfig)
+  connect (): Promise<void>
+  createTopics (options: { topics: ITopicConfig[], validateOnly?: boolean }): Promise<boolean>
+  deleteTopics (options: { topics: string[] }): Promise<void>
+  listTopics (): Promise<string[]>
+  fetchTopicMetadata (options?: { topics?: string[] }): Promise<{
+    topics: Array<{ name: string, topicId: string, isInternal: boolean, partitions: PartitionMetadata[] }>
+  }>
+  listGroups (): Promise<{ groups: Array<{ groupId: string, protocolType: string, state: string | null }> }>
+  describeGroups (groupIds: string[]): Promise<{ groups: GroupDescription[] }>
+  fetchOffsets (options: { groupId: string, topics?: string[] }): Promise<Array<{
+    topic: string
+    partitions: Array<{ partition: number, offset: string, metadata: string | null }>
+  }>>
+  deleteGroups (groupIds: string[]): Promise<Array<{ groupId: string, errorCode: number }>>
+  disconnect (): Promise<void>
+}
