@@ -197,27 +197,37 @@ pub fn explained(e: &ClientError, doing: &str) -> anyhow::Error {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
+/// Installs the SIGINT and SIGTERM handlers now and returns a future that resolves on the
+/// first of them. Installing before anything announces the process (the "listening" line)
+/// matters: a signal before installation would take the default action and kill it.
+/// Must be called inside a tokio runtime.
+pub fn shutdown_signal() -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => Box::pin(async move {
                 tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
                     _ = term.recv() => {}
+                    _ = int.recv() => {}
                 }
-            }
-            Err(e) => {
-                tracing::warn!("cannot watch SIGTERM ({e}); only Ctrl-C stops");
-                let _ = tokio::signal::ctrl_c().await;
+            }),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!("cannot watch SIGTERM/SIGINT ({e}); only Ctrl-C stops");
+                Box::pin(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        Box::pin(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 
@@ -225,8 +235,9 @@ pub async fn shutdown_signal() {
 /// once, so a signal right after this call is not missed).
 pub fn stop_on_signal() -> tokio::sync::watch::Receiver<bool> {
     let (tx, rx) = tokio::sync::watch::channel(false);
+    let signalled = shutdown_signal();
     tokio::spawn(async move {
-        shutdown_signal().await;
+        signalled.await;
         let _ = tx.send(true);
     });
     rx

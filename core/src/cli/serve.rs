@@ -134,6 +134,8 @@ async fn serve(s: Settings, broker: Broker) -> Result<()> {
         Some((host, port)) => format!(", advertised as {host}:{port}"),
         None => String::new(),
     };
+    // Before the line below: a script may send SIGTERM as soon as it reads it.
+    let stop = shutdown_signal();
     // One line, flushed: scripts and tests wait for it to learn the port. A closed stdout
     // must not stop the server, so write errors are ignored (println! would panic).
     let mut out = std::io::stdout().lock();
@@ -157,7 +159,7 @@ async fn serve(s: Settings, broker: Broker) -> Result<()> {
         group: s.group,
         ..ServerConfig::default()
     };
-    server::run_with_metrics(listener, metrics, broker, config, shutdown_signal()).await
+    server::run_with_metrics(listener, metrics, broker, config, stop).await
 }
 
 fn invalid(name: &str, reason: impl Into<String>) -> Error {
