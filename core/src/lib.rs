@@ -4,6 +4,7 @@
 //! - [`broker`]: topics on a metadata log and the embedded [`Broker`].
 //! - [`protocol`]: Kafka framing, headers, the version table, the request guard.
 //! - [`client`]: producer, consumer and admin over TCP or in-process.
+//! - [`runtime`]: the process-wide runtime the language bindings share.
 //! - [`server`]: the tokio TCP server that speaks the Kafka protocol.
 //! - [`error`]: the crate's error type and its mapping to Kafka error codes.
 
@@ -14,6 +15,7 @@ pub mod error;
 pub mod group;
 pub mod log;
 pub mod protocol;
+pub mod runtime;
 pub mod server;
 
 pub use broker::{Broker, BrokerConfig, TopicDescription};

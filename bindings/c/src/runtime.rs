@@ -1,42 +1,23 @@
-//! The library's one tokio runtime: multi-threaded, created by the first call that needs it,
-//! and created again in a child process after `fork()` (a forked child has none of the
-//! parent's threads, so the parent's runtime is dead there). Handles remember the runtime
-//! they were made on; a handle made before a fork refuses to work in the child instead of
-//! waiting forever on threads that do not exist there.
+//! The library's runtime: strom's process-wide one (`strom::runtime`, re-created in a child
+//! after `fork()`), with the C library's refusals as [`Failure`]s: handles made before a fork,
+//! and calls from inside a tokio runtime (every C function blocks).
 
 use crate::error::{Failure, FfiResult};
 use std::future::Future;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+use strom_core::runtime::{self as shared, ProcessRuntime};
 
-/// The runtime of one process.
+/// The runtime a handle was made on.
 #[derive(Debug)]
 pub struct Runtime {
-    pid: u32,
-    rt: tokio::runtime::Runtime,
+    inner: Arc<ProcessRuntime>,
 }
-
-static CURRENT: Mutex<Option<Arc<Runtime>>> = Mutex::new(None);
 
 /// This process's runtime, creating it when there is none yet (or only the parent's).
 pub fn get() -> FfiResult<Arc<Runtime>> {
     not_inside_tokio()?;
-    let pid = std::process::id();
-    let mut current = CURRENT.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(rt) = current.as_ref().filter(|rt| rt.pid == pid) {
-        return Ok(Arc::clone(rt));
-    }
-    if let Some(parents) = current.take() {
-        // Dropping it would wait for worker threads that only exist in the parent.
-        std::mem::forget(parents);
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("strom-runtime")
-        .build()
-        .map_err(|e| Failure::io("starting the tokio runtime", e))?;
-    let rt = Arc::new(Runtime { pid, rt });
-    *current = Some(Arc::clone(&rt));
-    Ok(rt)
+    let inner = shared::shared().map_err(|e| Failure::io("starting the tokio runtime", e))?;
+    Ok(Arc::new(Runtime { inner }))
 }
 
 fn not_inside_tokio() -> FfiResult<()> {
@@ -52,7 +33,7 @@ fn not_inside_tokio() -> FfiResult<()> {
 impl Runtime {
     /// Whether this runtime belongs to a parent of the current process.
     pub fn forked(&self) -> bool {
-        self.pid != std::process::id()
+        self.inner.forked()
     }
 
     /// Refuses handles made in a parent process and calls from inside a runtime.
@@ -61,7 +42,7 @@ impl Runtime {
             return Err(Failure::state(format!(
                 "this handle was created in process {} and cannot be used after fork() in \
                  process {}; create a new one in the child",
-                self.pid,
+                self.inner.pid(),
                 std::process::id()
             )));
         }
@@ -71,7 +52,7 @@ impl Runtime {
     /// Runs `future` to completion on this runtime, blocking the calling thread.
     pub fn block_on<F: Future>(&self, future: F) -> FfiResult<F::Output> {
         self.check()?;
-        Ok(self.rt.block_on(future))
+        Ok(self.inner.block_on(future))
     }
 
     /// Starts `future` in the background.
@@ -80,18 +61,11 @@ impl Runtime {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.rt.spawn(future)
+        self.inner.spawn(future)
     }
 
-    /// Drops what a handle owns: inside the runtime's context when this is the process that
-    /// made it (sockets deregister from their reactor), leaked in a forked child (dropping a
-    /// broker there would close files the parent still writes).
+    /// Drops what a handle owns (see `strom::runtime::ProcessRuntime::release`).
     pub fn release<T>(&self, value: T) {
-        if self.forked() {
-            std::mem::forget(value);
-        } else {
-            let _entered = self.rt.enter();
-            drop(value);
-        }
+        self.inner.release(value)
     }
 }

@@ -14,46 +14,30 @@ use pyo3::prelude::*;
 use pyo3::IntoPyObjectExt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
+use strom::runtime::ProcessRuntime;
 
 /// How often a blocked call looks for Ctrl-C (and other signals).
 pub const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 
-/// The runtime of one process.
+/// The runtime a handle was made on: strom's process-wide one (`strom::runtime`).
 #[derive(Debug)]
 pub struct Runtime {
-    pid: u32,
-    rt: tokio::runtime::Runtime,
+    inner: Arc<ProcessRuntime>,
 }
-
-static CURRENT: Mutex<Option<Arc<Runtime>>> = Mutex::new(None);
 
 /// This process's runtime, creating it when there is none yet (or only the parent's).
 pub fn get() -> FResult<Arc<Runtime>> {
-    let pid = std::process::id();
-    let mut current = CURRENT.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(rt) = current.as_ref().filter(|rt| rt.pid == pid) {
-        return Ok(Arc::clone(rt));
-    }
-    if let Some(parents) = current.take() {
-        // Dropping it would wait for worker threads that only exist in the parent.
-        std::mem::forget(parents);
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("strom-runtime")
-        .build()
+    let inner = strom::runtime::shared()
         .map_err(|e| Failure::Io(format!("starting the tokio runtime: {e}")))?;
-    let rt = Arc::new(Runtime { pid, rt });
-    *current = Some(Arc::clone(&rt));
-    Ok(rt)
+    Ok(Arc::new(Runtime { inner }))
 }
 
 impl Runtime {
     /// Whether this runtime belongs to a parent of the current process.
     pub fn forked(&self) -> bool {
-        self.pid != std::process::id()
+        self.inner.forked()
     }
 
     /// Refuses handles made in a parent process.
@@ -62,7 +46,7 @@ impl Runtime {
             return Err(Failure::State(format!(
                 "this object was created in process {} and cannot be used after fork() in \
                  process {}; create a new one in the child",
-                self.pid,
+                self.inner.pid(),
                 std::process::id()
             )));
         }
@@ -70,17 +54,13 @@ impl Runtime {
     }
 
     pub fn handle(&self) -> &tokio::runtime::Handle {
-        self.rt.handle()
+        self.inner.handle()
     }
 
-    /// Runs `future` to completion on this thread. Inside a runtime thread (a rebalance
-    /// callback, an asyncio task's Python code) it steps out of the runtime first.
+    /// Runs `future` to completion on this thread (stepping out of the runtime when called
+    /// from one of its threads: a rebalance callback, an asyncio task's Python code).
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            tokio::task::block_in_place(|| self.rt.block_on(future))
-        } else {
-            self.rt.block_on(future)
-        }
+        self.inner.block_on(future)
     }
 
     /// Starts `future` in the background.
@@ -89,19 +69,12 @@ impl Runtime {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.rt.spawn(future)
+        self.inner.spawn(future)
     }
 
-    /// Drops what a handle owns: inside the runtime's context when this is the process that
-    /// made it (sockets deregister from their reactor), leaked in a forked child (dropping a
-    /// broker there would close files the parent still writes).
+    /// Drops what a handle owns (see `strom::runtime::ProcessRuntime::release`).
     pub fn release<T>(&self, value: T) {
-        if self.forked() {
-            std::mem::forget(value);
-        } else {
-            let _entered = self.rt.enter();
-            drop(value);
-        }
+        self.inner.release(value)
     }
 }
 
