@@ -238,6 +238,19 @@ pub(crate) mod test_util {
         list.iter().map(|(t, n)| (t.to_string(), *n)).collect()
     }
 
+    /// Runs `assignor` and renders each member's share with [`show`].
+    pub fn assign_shown(
+        assignor: &dyn Assignor,
+        parts: &[(&str, i32)],
+        members: &[MemberSubscription],
+    ) -> BTreeMap<String, String> {
+        assignor
+            .assign(&topics(parts), members)
+            .into_iter()
+            .map(|(m, a)| (m, show(&a)))
+            .collect()
+    }
+
     /// Renders an assignment as "t0p0 t0p1 ..." for compact assertions.
     pub fn show(a: &Assignment) -> String {
         a.pairs()

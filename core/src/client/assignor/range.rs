@@ -63,14 +63,10 @@ impl Assignor for RangeAssignor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::assignor::test_util::{show, topics};
+    use crate::client::assignor::test_util::assign_shown;
 
     fn run(parts: &[(&str, i32)], members: &[MemberSubscription]) -> BTreeMap<String, String> {
-        RangeAssignor
-            .assign(&topics(parts), members)
-            .into_iter()
-            .map(|(m, a)| (m, show(&a)))
-            .collect()
+        assign_shown(&RangeAssignor, parts, members)
     }
 
     #[test]
