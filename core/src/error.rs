@@ -19,6 +19,13 @@ pub enum Error {
     /// A well-formed batch the broker refuses on semantic grounds (offset deltas, record count).
     #[error("invalid record batch: {0}")]
     InvalidRecord(String),
+    /// Records of a produced batch that break a rule (a missing key on a compacted topic, an
+    /// offset delta out of sequence), each named by its index in the batch.
+    #[error("invalid records: {}", .0.message)]
+    InvalidRecords(RecordErrors),
+    /// Records whose CreateTime is outside `message.timestamp.before/after.max.ms`.
+    #[error("invalid timestamps: {}", .0.message)]
+    InvalidTimestamp(RecordErrors),
     /// A batch in a message format older than v2 (magic 0 or 1).
     #[error("record batch magic {0} is not supported: strom stores only RecordBatch v2")]
     UnsupportedMagic(i8),
@@ -81,7 +88,30 @@ pub enum Error {
     },
 }
 
+/// One rejected record of a produced batch, as Produce v8+ reports it (`record_errors`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError {
+    /// The record's position in its batch.
+    pub index: i32,
+    pub message: String,
+}
+
+/// The rejected records of one batch and the summary Kafka puts in the error message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordErrors {
+    pub message: String,
+    pub records: Vec<RecordError>,
+}
+
 impl Error {
+    /// The records this error names (Produce v8+ `record_errors`); empty for batch-level errors.
+    pub fn record_errors(&self) -> &[RecordError] {
+        match self {
+            Error::InvalidRecords(e) | Error::InvalidTimestamp(e) => &e.records,
+            _ => &[],
+        }
+    }
+
     /// Wraps an I/O error with the path it happened on.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
@@ -94,7 +124,8 @@ impl Error {
     pub fn kafka_error(&self) -> ResponseError {
         match self {
             Error::CorruptBatch(_) => ResponseError::CorruptMessage,
-            Error::InvalidRecord(_) => ResponseError::InvalidRecord,
+            Error::InvalidRecord(_) | Error::InvalidRecords(_) => ResponseError::InvalidRecord,
+            Error::InvalidTimestamp(_) => ResponseError::InvalidTimestamp,
             Error::UnsupportedMagic(_) => ResponseError::UnsupportedForMessageFormat,
             Error::MessageTooLarge { .. } => ResponseError::MessageTooLarge,
             Error::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,

@@ -2,7 +2,7 @@
 //! every partition log, runs housekeeping, and offers topic admin plus append and read. The
 //! network server and the in-process client transport both sit on this API.
 
-use crate::broker::housekeeping::{self, HousekeepingReport};
+use crate::broker::housekeeping::{self, HousekeepingReport, HousekeepingState};
 use crate::broker::metadata::{MetadataLog, MetadataRecord, METADATA_DIR};
 use crate::broker::topic_name;
 use crate::broker::topics::{parse_partition_dir, partition_dir_name, Topic, TopicDescription};
@@ -14,7 +14,7 @@ use parking_lot::{Mutex, RwLock};
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
@@ -40,6 +40,9 @@ pub struct BrokerConfig {
     /// `log.retention.check.interval.ms`: how often housekeeping runs; `None` disables the
     /// background thread (tests call [`Broker::run_housekeeping`] themselves).
     pub housekeeping_interval: Option<Duration>,
+    /// `log.cleaner.dedupe.buffer.size`: bytes for compaction's key map (Kafka's default
+    /// 128 MiB). Bounds the cleaner's memory whatever the data holds.
+    pub cleaner_dedupe_buffer_size: usize,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -48,6 +51,7 @@ impl Default for BrokerConfig {
         BrokerConfig {
             default_partitions: 1,
             housekeeping_interval: Some(Duration::from_millis(300_000)),
+            cleaner_dedupe_buffer_size: crate::log::cleaner::DEFAULT_DEDUPE_BUFFER_BYTES,
             clock: clock::system(),
         }
     }
@@ -62,7 +66,7 @@ pub struct Broker {
 #[derive(Debug)]
 pub(crate) struct BrokerInner {
     dir: PathBuf,
-    config: BrokerConfig,
+    pub(crate) config: BrokerConfig,
     cluster_id: String,
     /// Serializes admin changes: each is one metadata record, applied in log order.
     metadata: Mutex<MetadataLog>,
@@ -70,7 +74,9 @@ pub(crate) struct BrokerInner {
     /// Next producer id to hand out, and the end of the block reserved in the metadata log.
     producer_ids: Mutex<(i64, i64)>,
     housekeeper: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
-    pub(crate) housekeeping_pass: Mutex<()>,
+    pub(crate) housekeeping_pass: Mutex<HousekeepingState>,
+    /// Failed housekeeping steps since open (a metric; readable while a pass runs).
+    pub(crate) housekeeping_failures: AtomicU64,
     closed: AtomicBool,
     /// Held until the broker is closed: a second broker on the same directory is refused.
     /// Released by a successful close, so the directory can be opened again while handles
@@ -141,7 +147,8 @@ impl Broker {
             // Ids of a block reserved before a restart are never reused.
             producer_ids: Mutex::new((reserved_ids, reserved_ids)),
             housekeeper: Mutex::new(None),
-            housekeeping_pass: Mutex::new(()),
+            housekeeping_pass: Mutex::new(HousekeepingState::default()),
+            housekeeping_failures: AtomicU64::new(0),
             closed: AtomicBool::new(false),
             lock: Mutex::new(Some(lock)),
         });
@@ -394,6 +401,12 @@ impl Broker {
         self.inner
             .partition(topic, partition)?
             .read(offset, max_bytes)
+    }
+
+    /// Housekeeping steps (retention, compaction, flush, checkpoint of one partition) that
+    /// failed since the broker opened.
+    pub fn housekeeping_failures(&self) -> u64 {
+        self.inner.housekeeping_failures.load(Ordering::Relaxed)
     }
 
     /// Runs one retention/compaction/flush/checkpoint pass now.

@@ -7,6 +7,26 @@ pub const MAX_LEN: usize = 249;
 /// The metadata log's topic; never a user topic.
 pub const METADATA_TOPIC: &str = "__cluster_metadata";
 
+/// Topics Kafka marks internal: the broker writes them, clients only read them.
+pub const INTERNAL_TOPICS: &[&str] = &["__consumer_offsets", "__transaction_state"];
+
+pub fn is_internal(name: &str) -> bool {
+    INTERNAL_TOPICS.contains(&name)
+}
+
+/// Refuses a client's write, deletion or repartitioning of an internal topic, as Kafka does
+/// (INVALID_TOPIC_EXCEPTION): a produced record there would forge another group's offsets, and
+/// a deleted or trimmed `__consumer_offsets` loses every group's.
+pub fn refuse_internal(name: &str) -> Result<()> {
+    if is_internal(name) {
+        return Err(refuse(
+            name,
+            "an internal topic: only the broker itself writes, deletes or resizes it",
+        ));
+    }
+    Ok(())
+}
+
 fn refuse(name: &str, reason: &'static str) -> Error {
     Error::InvalidTopic {
         name: name.to_string(),

@@ -51,6 +51,7 @@ const KNOWN: &[&str] = &[
     "group.min.session.timeout.ms",
     "listeners",
     "log.dir",
+    "log.cleaner.dedupe.buffer.size",
     "log.dirs",
     "log.retention.check.interval.ms",
     "max.connections",
@@ -76,6 +77,8 @@ struct Settings {
     max_connections: usize,
     idle: Duration,
     retention_check: Duration,
+    /// `log.cleaner.dedupe.buffer.size`: compaction's key map budget.
+    dedupe_buffer: usize,
     group: GroupConfig,
     /// Where to serve Prometheus metrics, if anywhere.
     metrics: Option<String>,
@@ -95,6 +98,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         BrokerConfig {
             default_partitions: s.num_partitions,
             housekeeping_interval: Some(s.retention_check),
+            cleaner_dedupe_buffer_size: s.dedupe_buffer,
             ..BrokerConfig::default()
         },
     )?;
@@ -308,6 +312,11 @@ fn typed(layers: &Layers) -> Result<Settings> {
     let max_connections = int("max.connections", 10_000, 1)?;
     let idle = int("connections.max.idle.ms", 600_000, 1)?;
     let retention_check = int("log.retention.check.interval.ms", 300_000, 1)?;
+    let dedupe_buffer = int(
+        "log.cleaner.dedupe.buffer.size",
+        strom::log::cleaner::DEFAULT_DEDUPE_BUFFER_BYTES as i64,
+        1 << 20,
+    )?;
     let defaults = GroupConfig::default();
     let group = GroupConfig {
         initial_rebalance_delay_ms: int(
@@ -417,6 +426,7 @@ fn typed(layers: &Layers) -> Result<Settings> {
         max_connections: max_connections.min(1 << 20) as usize,
         idle: Duration::from_millis(idle as u64),
         retention_check: Duration::from_millis(retention_check as u64),
+        dedupe_buffer: usize::try_from(dedupe_buffer).unwrap_or(usize::MAX),
         group,
     })
 }

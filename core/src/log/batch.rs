@@ -215,9 +215,23 @@ pub fn patch_base_offset(batch: &mut [u8], base_offset: i64) {
 /// Switches a batch to LogAppendTime with the given time, as Kafka does for topics with
 /// `message.timestamp.type=LogAppendTime`, and recomputes the CRC those fields are under.
 pub fn stamp_log_append_time(batch: &mut [u8], now_ms: i64) {
-    let attributes = be_i16(batch, 21) | ATTR_TIMESTAMP_TYPE;
+    set_max_timestamp(batch, true, now_ms);
+}
+
+/// Marks a batch CreateTime with the given maxTimestamp (the records' real maximum), as Kafka
+/// rewrites a producer's header that says otherwise, and recomputes the CRC.
+pub fn stamp_create_time(batch: &mut [u8], max_timestamp: i64) {
+    set_max_timestamp(batch, false, max_timestamp);
+}
+
+fn set_max_timestamp(batch: &mut [u8], log_append_time: bool, max_timestamp: i64) {
+    let attributes = if log_append_time {
+        be_i16(batch, 21) | ATTR_TIMESTAMP_TYPE
+    } else {
+        be_i16(batch, 21) & !ATTR_TIMESTAMP_TYPE
+    };
     batch[21..23].copy_from_slice(&attributes.to_be_bytes());
-    batch[35..43].copy_from_slice(&now_ms.to_be_bytes());
+    batch[35..43].copy_from_slice(&max_timestamp.to_be_bytes());
     let crc = crc32c::crc32c(&batch[CRC_START..]);
     batch[17..21].copy_from_slice(&crc.to_be_bytes());
 }

@@ -3,6 +3,9 @@
 //! keeps its offset. Works on any codec: batches are decoded, filtered and re-encoded with the
 //! codec they had; batches that lose nothing are copied byte for byte.
 //!
+//! The key map holds digests of keys, not keys, within `log.cleaner.dedupe.buffer.size`
+//! (see [`OffsetMap`]); the batches themselves are read one at a time.
+//!
 //! Sealed segments older than `min.compaction.lag.ms` are rewritten one at a time into a
 //! `.cleaned` file that replaces the segment with a rename; a crash leaves either the old or
 //! the new segment, and recovery removes a stray `.cleaned`.
@@ -11,10 +14,11 @@ use crate::error::{Error, Result};
 use crate::log::batch::{self, BatchHeader, HEADER_LEN};
 use crate::log::checkpoint;
 use crate::log::partition_log::PartitionLog;
+use crate::log::record_reader;
 use crate::log::records;
 use crate::log::segment::{file_stem, Segment};
-use bytes::Bytes;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::io::Write;
 
 /// What a cleaning pass did.
@@ -29,9 +33,77 @@ pub struct CleanOutcome {
 /// Bytes read per step while walking a segment.
 const READ_CHUNK: usize = 4 << 20;
 
+/// Kafka's default `log.cleaner.dedupe.buffer.size`: 128 MiB for the key map.
+pub const DEFAULT_DEDUPE_BUFFER_BYTES: usize = 128 * 1024 * 1024;
+/// What one key map entry costs: a 16-byte key digest, an 8-byte offset and the hash table's
+/// own overhead, rounded up.
+const BYTES_PER_ENTRY: usize = 32;
+
+/// The latest offset of every key, by a 128-bit keyed digest of the key, never the key bytes:
+/// its size follows the number of keys, bounded by the dedupe buffer, not the data.
+///
+/// The digest is two independently keyed SipHash-1-3 halves with fresh random keys per pass,
+/// so a producer cannot craft a key that collides with another's to get it compacted away.
+struct OffsetMap {
+    halves: (RandomState, RandomState),
+    latest: HashMap<u128, i64>,
+    capacity: usize,
+    /// The first offset the map does not cover, once it filled up: records from here on are
+    /// kept whatever their key, since a newer value of theirs may not be in the map.
+    full_at: Option<i64>,
+}
+
+impl OffsetMap {
+    fn new(budget_bytes: usize) -> OffsetMap {
+        OffsetMap {
+            halves: (RandomState::new(), RandomState::new()),
+            latest: HashMap::new(),
+            capacity: (budget_bytes / BYTES_PER_ENTRY).max(1),
+            full_at: None,
+        }
+    }
+
+    fn digest(&self, key: &[u8]) -> u128 {
+        let a = self.halves.0.hash_one(key);
+        let b = self.halves.1.hash_one(key);
+        (u128::from(a) << 64) | u128::from(b)
+    }
+
+    /// Records `offset` as the latest of `key`; false once the map is full.
+    fn insert(&mut self, key: &[u8], offset: i64) -> bool {
+        let d = self.digest(key);
+        if self.latest.len() >= self.capacity && !self.latest.contains_key(&d) {
+            self.full_at = Some(offset);
+            return false;
+        }
+        self.latest.insert(d, offset);
+        true
+    }
+
+    /// Whether the map covers `offset` and knows a newer record with the same key.
+    fn superseded(&self, key: &[u8], offset: i64) -> bool {
+        self.covers(offset)
+            && self
+                .latest
+                .get(&self.digest(key))
+                .is_some_and(|&latest| latest > offset)
+    }
+
+    fn covers(&self, offset: i64) -> bool {
+        self.full_at.is_none_or(|end| offset < end)
+    }
+}
+
 impl PartitionLog {
-    /// One compaction pass over the sealed segments. A no-op unless the topic compacts.
+    /// One compaction pass over the sealed segments with Kafka's default key map budget.
     pub fn clean(&self) -> Result<CleanOutcome> {
+        self.clean_within(DEFAULT_DEDUPE_BUFFER_BYTES)
+    }
+
+    /// One compaction pass over the sealed segments, its key map bounded by `dedupe_bytes`
+    /// (`log.cleaner.dedupe.buffer.size`). A no-op unless the topic compacts. When the map
+    /// fills, only the records before that point are compacted this pass.
+    pub fn clean_within(&self, dedupe_bytes: usize) -> Result<CleanOutcome> {
         let now = self.clock.now_ms();
         let (cfg, cleanable, all) = {
             let st = self.state.read();
@@ -53,42 +125,65 @@ impl PartitionLog {
         }
         // Latest offset of every key across the whole log, active segment included: a newer
         // value anywhere makes older ones obsolete.
-        let mut latest: HashMap<Bytes, i64> = HashMap::new();
-        for &base in &all {
+        let mut map = OffsetMap::new(dedupe_bytes);
+        'segments: for &base in &all {
+            let mut full = false;
             self.for_each_batch(base, |_, h, bytes| {
-                if h.is_control() {
+                if h.is_control() || full {
                     return Ok(());
                 }
-                for r in records::decode_batch(bytes)? {
+                let scanned = record_reader::for_each_record(h, bytes, |_, r| {
                     if let Some(k) = r.key {
-                        latest.insert(k, r.offset);
+                        let offset = h.base_offset + i64::from(r.offset_delta);
+                        if !full && !map.insert(k, offset) {
+                            full = true;
+                        }
                     }
+                    Ok(())
+                });
+                if let Err(e) = scanned {
+                    // Kept byte for byte below; its keys cannot take part.
+                    tracing::error!(dir = %self.dir.display(), base_offset = h.base_offset, "compaction skips a batch that cannot be decoded: {e}");
                 }
                 Ok(())
             })?;
+            if full {
+                break 'segments;
+            }
+        }
+        if let Some(end) = map.full_at {
+            tracing::info!(dir = %self.dir.display(), keys = map.latest.len(), end, "compaction key map full (log.cleaner.dedupe.buffer.size): cleaning up to this offset");
         }
         for (base, size) in cleanable {
+            if !map.covers(base) {
+                break;
+            }
             let mut out = Vec::with_capacity(size as usize / 2);
             let mut removed = 0u64;
             let mut last: Option<BatchHeader> = None;
             let mut out_end = i64::MIN;
             self.for_each_batch(base, |_, h, bytes| {
                 last = Some(*h);
-                if h.is_control() {
+                let recs = match h.is_control() {
+                    true => None,
+                    false => records::decode_batch(bytes).ok(),
+                };
+                // Control batches, and batches that cannot be decoded, are kept as they are.
+                let Some(recs) = recs else {
                     out.extend_from_slice(bytes);
                     out_end = h.last_offset();
                     return Ok(());
-                }
-                let recs = records::decode_batch(bytes)?;
+                };
                 let total = recs.len();
                 let kept: Vec<_> = recs
                     .into_iter()
                     .filter(|r| {
                         let Some(k) = &r.key else { return true };
-                        if latest.get(k) != Some(&r.offset) {
+                        if map.superseded(k, r.offset) {
                             return false;
                         }
                         let tombstone_expired = r.value.is_none()
+                            && map.covers(r.offset)
                             && now.saturating_sub(r.timestamp) > cfg.delete_retention_ms;
                         !tombstone_expired
                     })
@@ -140,13 +235,14 @@ impl PartitionLog {
         mut f: impl FnMut(u64, &BatchHeader, &[u8]) -> Result<()>,
     ) -> Result<()> {
         let mut pos = 0u64;
+        let mut want = READ_CHUNK;
         loop {
             let chunk = {
                 let st = self.state.read();
                 let Some(seg) = st.segments.get(&base) else {
                     return Ok(());
                 };
-                seg.read(pos, READ_CHUNK)?
+                seg.read(pos, want)?
             };
             if chunk.is_empty() {
                 return Ok(());
@@ -161,6 +257,21 @@ impl PartitionLog {
                 f(pos + at as u64, &h, &chunk[at..end])?;
                 at = end;
             }
+            if at == 0 {
+                // No whole batch in the chunk: one larger than a chunk (read it whole next),
+                // or a cut-off tail, which recovery should have removed.
+                match BatchHeader::parse(&chunk) {
+                    Ok(h) if h.total_len() > want => want = h.total_len(),
+                    _ => {
+                        return Err(Error::CorruptBatch(format!(
+                            "segment {base} of {} ends in a partial batch at byte {pos}",
+                            self.dir.display()
+                        )))
+                    }
+                }
+                continue;
+            }
+            want = READ_CHUNK;
             pos += at as u64;
         }
     }

@@ -32,6 +32,8 @@ const KNOWN: &[(&str, &str, Kind, &str, &str)] = &[
     ("flush.ms", "9223372036854775807", Kind::Long(0), "fsync when the oldest unflushed append is this old", "log.flush.interval.ms"),
     ("index.interval.bytes", "4096", Kind::Int(0), "log bytes between offset index entries", "log.index.interval.bytes"),
     ("max.message.bytes", "1048588", Kind::Int(0), "largest record batch accepted", "message.max.bytes"),
+    ("message.timestamp.after.max.ms", "9223372036854775807", Kind::Long(0), "refuse CreateTime timestamps further than this in the future", "log.message.timestamp.after.max.ms"),
+    ("message.timestamp.before.max.ms", "9223372036854775807", Kind::Long(0), "refuse CreateTime timestamps further than this in the past", "log.message.timestamp.before.max.ms"),
     ("message.timestamp.type", "CreateTime", Kind::Choice(&["CreateTime", "LogAppendTime"]), "keep producer timestamps or stamp the append time", "log.message.timestamp.type"),
     ("min.compaction.lag.ms", "0", Kind::Long(0), "records younger than this are not compacted", "log.cleaner.min.compaction.lag.ms"),
     ("retention.bytes", "-1", Kind::Long(-1), "delete old segments while the partition is larger", "log.retention.bytes"),
@@ -129,6 +131,8 @@ pub struct LogConfig {
     pub index_interval_bytes: u64,
     pub max_message_bytes: usize,
     pub log_append_time: bool,
+    pub timestamp_after_max_ms: i64,
+    pub timestamp_before_max_ms: i64,
     pub min_compaction_lag_ms: i64,
     pub retention_bytes: i64,
     pub retention_ms: i64,
@@ -173,6 +177,8 @@ impl LogConfig {
             index_interval_bytes: num("index.interval.bytes")? as u64,
             max_message_bytes: num("max.message.bytes")? as usize,
             log_append_time: get("message.timestamp.type") == "LogAppendTime",
+            timestamp_after_max_ms: num("message.timestamp.after.max.ms")?,
+            timestamp_before_max_ms: num("message.timestamp.before.max.ms")?,
             min_compaction_lag_ms: num("min.compaction.lag.ms")?,
             retention_bytes: num("retention.bytes")?,
             retention_ms: num("retention.ms")?,
@@ -212,6 +218,7 @@ mod tests {
             ("segment.bytes", "99999999999"),
             ("no.such.config", "1"),
             ("message.timestamp.type", "Whenever"),
+            ("message.timestamp.after.max.ms", "-1"),
         ] {
             let e = validate(k, v).unwrap_err();
             assert_eq!(e.kafka_code(), 40, "{k}={v}: {e}");

@@ -9,9 +9,12 @@ pub mod durability;
 pub mod index;
 pub mod partition_log;
 pub mod producer_state;
+pub mod record_reader;
 pub mod records;
 pub mod retention;
 pub mod segment;
+pub mod validate;
+pub(crate) mod varint;
 
 pub use cleaner::CleanOutcome;
 pub use config::{LogConfig, TopicConfigs};

@@ -11,6 +11,7 @@ use crate::log::durability::GroupCommit;
 use crate::log::producer_state::{self, ProducerState, SequenceCheck};
 use crate::log::records;
 use crate::log::segment::{PendingBatch, Segment, SegmentSettings};
+use crate::log::validate;
 use bytes::Bytes;
 use parking_lot::RwLock;
 use std::collections::BTreeMap;
@@ -241,15 +242,28 @@ impl PartitionLog {
         self.state.read().segments.keys().copied().collect()
     }
 
-    /// Appends one or more producer batches. All are validated (length, CRC, magic, offset
-    /// deltas, `max.message.bytes`) before any byte is written; on any error nothing changes.
-    /// Offsets are assigned by patching each batch's `baseOffset` on its way to the file.
+    /// Appends one or more producer batches. All are validated before any byte is written
+    /// (header: length, CRC, magic, offset deltas, `max.message.bytes`; then every record, see
+    /// [`validate`]); on any error nothing changes. Offsets are assigned by patching each
+    /// batch's `baseOffset` on its way to the file.
     pub fn append(&self, batches: &[u8]) -> Result<AppendInfo> {
-        let max = self.state.read().config.max_message_bytes;
+        let (max, rules) = {
+            let st = self.state.read();
+            let rules = validate::Rules::of(&st.config, self.clock.now_ms());
+            (st.config.max_message_bytes, rules)
+        };
         let located = batch::split_and_validate(batches, max)?;
+        // Outside the lock: walking records is the expensive part, and needs no log state.
+        let checked = located
+            .iter()
+            .map(|b| {
+                let bytes = &batches[b.position..b.position + b.header.total_len()];
+                validate::check_batch(&b.header, bytes, &rules)
+            })
+            .collect::<Result<Vec<_>>>()?;
         let info = {
             let mut st = self.state.write();
-            let info = self.append_locked(&mut st, batches, &located)?;
+            let info = self.append_locked(&mut st, batches, &located, &checked)?;
             self.end_offset.send_replace(info.last_offset + 1);
             info
         };
@@ -262,6 +276,7 @@ impl PartitionLog {
         st: &mut LogState,
         batches: &[u8],
         located: &[LocatedBatch],
+        checked: &[validate::Checked],
     ) -> Result<AppendInfo> {
         let now = self.clock.now_ms();
         let base_offset = st.log_end_offset();
@@ -269,13 +284,13 @@ impl PartitionLog {
         let mut next = base_offset;
         let mut pending = Vec::with_capacity(located.len());
         let mut records = 0i64;
-        for b in located {
+        for (b, c) in located.iter().zip(checked) {
             let h = &b.header;
             pending.push(PendingBatch {
                 len: h.total_len(),
                 base_offset: next,
                 last_offset: next + h.last_offset_delta as i64,
-                max_timestamp: if stamp { now } else { h.max_timestamp },
+                max_timestamp: if stamp { now } else { c.max_timestamp },
             });
             records += h.record_count as i64;
             next += h.last_offset_delta as i64 + 1;
@@ -329,14 +344,20 @@ impl PartitionLog {
             .collect();
         let stamped;
         let mut slices = Vec::with_capacity(located.len() * 2);
-        if stamp {
-            // LogAppendTime changes CRC-covered bytes, so this path needs its own copy.
+        if stamp || checked.iter().any(|c| c.fix_header) {
+            // Timestamps are CRC-covered bytes, so rewriting them needs a copy: LogAppendTime
+            // topics always, CreateTime ones when a header's maxTimestamp lies (Kafka fixes it
+            // in place the same way).
             let mut copy = batches.to_vec();
-            for (b, p) in located.iter().zip(&pending) {
+            for ((b, p), c) in located.iter().zip(&pending).zip(checked) {
                 let one = &mut copy[b.position..b.position + p.len];
                 batch::patch_base_offset(one, p.base_offset);
                 one[12..16].copy_from_slice(&epoch);
-                batch::stamp_log_append_time(one, now);
+                if stamp {
+                    batch::stamp_log_append_time(one, now);
+                } else if c.fix_header {
+                    batch::stamp_create_time(one, c.max_timestamp);
+                }
             }
             stamped = copy;
             slices.push(IoSlice::new(&stamped));
@@ -440,7 +461,9 @@ impl PartitionLog {
 
     /// Decodes every record from the log start to the current end, in order, and hands each to
     /// `f`. For the internal logs (metadata, group offsets) that are replayed at start; the
-    /// data path never decodes records.
+    /// data path never decodes records. A batch that cannot be decoded is logged and skipped,
+    /// and a header that cannot be parsed ends the replay there: damaged bytes on disk must
+    /// not stop the broker from starting.
     pub fn replay_records(
         &self,
         mut f: impl FnMut(kafka_protocol::records::Record) -> Result<()>,
@@ -454,11 +477,24 @@ impl PartitionLog {
             }
             let mut at = 0;
             while at < chunk.len() {
-                let h = batch::BatchHeader::parse(&chunk[at..])?;
-                for r in records::decode_batch(&chunk[at..at + h.total_len()])? {
-                    if r.offset >= offset {
-                        f(r)?;
+                let h = match batch::BatchHeader::parse(&chunk[at..]) {
+                    Ok(h) if at + h.total_len() <= chunk.len() => h,
+                    Ok(_) | Err(_) => {
+                        tracing::error!(dir = %self.dir.display(), offset, "unreadable batch header: replay stops here");
+                        return Ok(());
                     }
+                };
+                match records::decode_batch(&chunk[at..at + h.total_len()]) {
+                    Ok(recs) => {
+                        for r in recs.into_iter().filter(|r| r.offset >= offset) {
+                            f(r)?;
+                        }
+                    }
+                    Err(e) => tracing::error!(
+                        dir = %self.dir.display(),
+                        base_offset = h.base_offset,
+                        "skipping a batch that cannot be decoded: {e}"
+                    ),
                 }
                 offset = offset.max(h.last_offset() + 1);
                 at += h.total_len();
@@ -476,7 +512,20 @@ impl PartitionLog {
             }
             if let Some((pos, h)) = seg.find_by_timestamp(timestamp)? {
                 let bytes = seg.read(pos, h.total_len())?;
-                for r in records::decode_batch(&bytes[..h.total_len()])? {
+                let recs = match records::decode_batch(bytes.get(..h.total_len()).unwrap_or(&bytes))
+                {
+                    Ok(recs) => recs,
+                    Err(e) => {
+                        // The header says the batch reaches the timestamp: its first offset is
+                        // the best answer the damaged batch allows.
+                        tracing::error!(dir = %self.dir.display(), base_offset = h.base_offset, "offset by time: batch cannot be decoded: {e}");
+                        return Ok(Some((
+                            h.base_offset.max(st.log_start_offset),
+                            h.max_timestamp,
+                        )));
+                    }
+                };
+                for r in recs {
                     let ts = if h.is_log_append_time() {
                         h.max_timestamp
                     } else {

@@ -1,23 +1,20 @@
 //! Record-level encode and decode, for the few places that must look inside a batch: the
 //! compaction cleaner, exact offset-by-timestamp lookups, the metadata log, tests and benches.
 //!
-//! The produce and fetch paths never come here; they move whole batches. Decoding is delegated
-//! to the `kafka-protocol` crate, but decompression is done here first with a hard output limit,
-//! because a producer can store a small batch that inflates to gigabytes.
+//! The produce and fetch paths never come here; they move whole batches. Encoding is delegated
+//! to the `kafka-protocol` crate; decoding goes through strom's bounded
+//! [`record_reader`](crate::log::record_reader), because stored bytes may be damaged and a
+//! decoder that trusts a record's claims can be made to allocate gigabytes.
 
 use crate::error::{Error, Result};
-use crate::log::batch::{BatchHeader, Codec, HEADER_LEN};
+use crate::log::batch::{BatchHeader, Codec};
+use crate::log::record_reader;
 use bytes::{Bytes, BytesMut};
+use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{
-    Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
-    TimestampType, NO_PARTITION_LEADER_EPOCH, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE,
+    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+    NO_PARTITION_LEADER_EPOCH, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE,
 };
-use std::io::Read;
-
-/// Largest decompressed record section strom will materialise for one batch.
-pub const MAX_DECOMPRESSED_BYTES: usize = 64 * 1024 * 1024;
-/// The smallest encoding of one v2 record: seven one-byte varints/fields.
-const MIN_RECORD_BYTES: usize = 7;
 
 /// A record as the simple APIs see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,108 +98,57 @@ pub fn encode_records(records: &[Record], compression: Compression) -> Result<By
     Ok(buf)
 }
 
-/// Decodes every record of one complete batch, decompressing with a size limit.
+/// Decodes every record of one complete batch with [`record_reader`]: every length is checked
+/// before anything is allocated, and the header's count must match the records found.
+/// Keys, values and headers are copied out, so nothing returned pins the batch or its
+/// decompressed section.
 pub fn decode_batch(batch: &[u8]) -> Result<Vec<Record>> {
-    let header = BatchHeader::parse(batch)?;
-    if batch.len() != header.total_len() {
+    let h = BatchHeader::parse(batch)?;
+    if batch.len() != h.total_len() {
         return Err(Error::CorruptBatch("batch length mismatch".into()));
     }
-    let codec = header
-        .codec()
-        .ok_or_else(|| Error::CorruptBatch("unknown codec".into()))?;
-    let count = usize::try_from(header.record_count)
-        .map_err(|_| Error::CorruptBatch("negative record count".into()))?;
-    let body_len = if codec == Codec::None {
-        batch.len() - HEADER_LEN
+    let timestamp_type = if h.is_log_append_time() {
+        TimestampType::LogAppend
     } else {
-        decompress(codec, &batch[HEADER_LEN..])?.len()
+        TimestampType::Creation
     };
-    // kafka-protocol reserves `record_count` entries up front: never let a header make it
-    // allocate more than the bytes could possibly hold.
-    if count > body_len / MIN_RECORD_BYTES + 1 {
-        return Err(Error::CorruptBatch(format!(
-            "record count {count} cannot fit in {body_len} bytes"
-        )));
-    }
-    let mut buf = Bytes::copy_from_slice(batch);
-    let bounded = |compressed: &mut Bytes, _c: Compression| -> anyhow::Result<Bytes> {
-        decompress(codec, compressed).map_err(anyhow::Error::from)
-    };
-    let set = RecordBatchDecoder::decode_with_custom_compression(&mut buf, Some(bounded))
-        .map_err(|e| Error::CorruptBatch(format!("cannot decode records: {e}")))?;
-    Ok(set.records)
-}
-
-/// Decompresses a record section, refusing output beyond [`MAX_DECOMPRESSED_BYTES`].
-pub fn decompress(codec: Codec, input: &[u8]) -> Result<Bytes> {
-    let limit = MAX_DECOMPRESSED_BYTES;
-    let out = match codec {
-        Codec::None => return Ok(Bytes::copy_from_slice(input)),
-        Codec::Gzip => read_bounded(flate2::read::GzDecoder::new(input), limit)?,
-        Codec::Zstd => read_bounded(
-            zstd::stream::read::Decoder::new(input).map_err(decompress_error)?,
-            limit,
-        )?,
-        Codec::Lz4 => read_bounded(lz4::Decoder::new(input).map_err(decompress_error)?, limit)?,
-        Codec::Snappy => snappy_decompress(input, limit)?,
-    };
-    Ok(Bytes::from(out))
-}
-
-fn decompress_error(e: std::io::Error) -> Error {
-    Error::CorruptBatch(format!("cannot decompress records: {e}"))
-}
-
-fn read_bounded(reader: impl Read, limit: usize) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    reader
-        .take(limit as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(decompress_error)?;
-    if out.len() > limit {
-        return Err(Error::CorruptBatch(format!(
-            "records decompress to more than {limit} bytes"
-        )));
-    }
-    Ok(out)
-}
-
-/// The Java client's snappy framing (xerial): a 16-byte magic header, then blocks of
-/// `u32 length` + raw snappy. Without the header the payload is one raw snappy block.
-const XERIAL_MAGIC: &[u8] = b"\x82SNAPPY\x00";
-const XERIAL_HEADER_LEN: usize = 16;
-
-fn snappy_decompress(input: &[u8], limit: usize) -> Result<Vec<u8>> {
-    let too_big = || Error::CorruptBatch(format!("records decompress to more than {limit} bytes"));
-    let raw = |block: &[u8], out: &mut Vec<u8>| -> Result<()> {
-        let len = snap::raw::decompress_len(block)
-            .map_err(|e| Error::CorruptBatch(format!("bad snappy block: {e}")))?;
-        if out.len() + len > limit {
-            return Err(too_big());
+    let found = record_reader::for_each_record(&h, batch, |_, r| {
+        // Compaction leaves gaps, so stored deltas need only stay inside the batch's range.
+        if r.offset_delta < 0 || r.offset_delta > h.last_offset_delta {
+            return Err(Error::CorruptBatch(format!(
+                "record offset delta {} outside the batch's 0..={}",
+                r.offset_delta, h.last_offset_delta
+            )));
         }
-        let start = out.len();
-        out.resize(start + len, 0);
-        snap::raw::Decoder::new()
-            .decompress(block, &mut out[start..])
-            .map_err(|e| Error::CorruptBatch(format!("bad snappy block: {e}")))?;
+        out.push(Record {
+            transactional: h.is_transactional(),
+            control: h.is_control(),
+            delete_horizon: false,
+            partition_leader_epoch: h.partition_leader_epoch,
+            producer_id: h.producer_id,
+            producer_epoch: h.producer_epoch,
+            timestamp_type,
+            offset: h.base_offset + i64::from(r.offset_delta),
+            sequence: h.base_sequence.wrapping_add(r.offset_delta),
+            timestamp: h.base_timestamp.wrapping_add(r.timestamp_delta),
+            key: r.key.map(Bytes::copy_from_slice),
+            value: r.value.map(Bytes::copy_from_slice),
+            headers: r
+                .headers()
+                .map(|(k, v)| {
+                    let key = String::from_utf8_lossy(k).into_owned();
+                    (StrBytes::from_string(key), v.map(Bytes::copy_from_slice))
+                })
+                .collect(),
+        });
         Ok(())
-    };
-    let mut out = Vec::new();
-    if !input.starts_with(XERIAL_MAGIC) {
-        raw(input, &mut out)?;
-        return Ok(out);
-    }
-    let mut rest = input.get(XERIAL_HEADER_LEN..).unwrap_or_default();
-    while !rest.is_empty() {
-        if rest.len() < 4 {
-            return Err(Error::CorruptBatch("truncated snappy block length".into()));
-        }
-        let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-        let block = rest
-            .get(4..4 + len)
-            .ok_or_else(|| Error::CorruptBatch("truncated snappy block".into()))?;
-        raw(block, &mut out)?;
-        rest = &rest[4 + len..];
+    })?;
+    if found != usize::try_from(h.record_count).unwrap_or(usize::MAX) {
+        return Err(Error::CorruptBatch(format!(
+            "batch header counts {} records, {found} found",
+            h.record_count
+        )));
     }
     Ok(out)
 }
@@ -262,6 +208,7 @@ mod tests {
 
     #[test]
     fn decompression_bomb_is_refused() {
+        use record_reader::{decompress, MAX_DECOMPRESSED_BYTES};
         let zeros = vec![0u8; MAX_DECOMPRESSED_BYTES + 1024];
         let bomb = zstd::bulk::compress(&zeros, 3).unwrap();
         assert!(bomb.len() < 1 << 20);

@@ -3,7 +3,7 @@
 
 use super::topics::{NODE_ID, SOURCE_DEFAULT, SOURCE_TOPIC};
 use super::{error_parts, str, RESOURCE_BROKER, RESOURCE_TOPIC};
-use crate::broker::Broker;
+use crate::broker::{topic_name, Broker};
 use crate::error::Error;
 use crate::log::config;
 use crate::log::TopicConfigs;
@@ -166,6 +166,18 @@ fn alter_topic(
         })?;
     let mut configs = topic.configs;
     change(&mut configs)?;
+    if topic_name::is_internal(name.as_str())
+        && configs.get("cleanup.policy").map(String::as_str) != Some("compact")
+    {
+        // Without compaction alone, retention would delete every group's offsets.
+        return Err(Error::InvalidConfig {
+            name: "cleanup.policy".into(),
+            reason: format!(
+                "internal topic {} must keep cleanup.policy=compact",
+                name.as_str()
+            ),
+        });
+    }
     if validate_only {
         crate::log::LogConfig::from_overrides(&configs).map(|_| ())
     } else {

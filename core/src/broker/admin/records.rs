@@ -1,7 +1,7 @@
 //! DeleteRecords (advance the log start offset) and OffsetForLeaderEpoch (single-node: every
 //! record was written under epoch 0).
 
-use crate::broker::Broker;
+use crate::broker::{topic_name, Broker};
 use crate::log::partition_log::LEADER_EPOCH;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_records_response::{
@@ -26,8 +26,8 @@ pub fn delete_records(broker: &Broker, req: DeleteRecordsRequest) -> DeleteRecor
             let mut pr = DeleteRecordsPartitionResult::default()
                 .with_partition_index(p.partition_index)
                 .with_low_watermark(-1);
-            let outcome = broker
-                .partition(t.name.0.as_str(), p.partition_index)
+            let outcome = topic_name::refuse_internal(t.name.0.as_str())
+                .and_then(|()| broker.partition(t.name.0.as_str(), p.partition_index))
                 .and_then(|log| {
                     let target = if p.offset == TO_HIGH_WATERMARK {
                         log.log_end_offset()

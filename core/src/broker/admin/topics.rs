@@ -1,7 +1,7 @@
 //! CreateTopics, DeleteTopics, CreatePartitions and DescribeTopicPartitions.
 
 use super::{error_parts, str};
-use crate::broker::Broker;
+use crate::broker::{topic_name, Broker};
 use crate::error::Error;
 use crate::log::config;
 use crate::log::TopicConfigs;
@@ -164,7 +164,9 @@ pub fn delete_topics(
                 r = r
                     .with_name(Some(TopicName(str(n.clone()))))
                     .with_topic_id(tid);
-                if let Err(e) = broker.delete_topic(&n) {
+                if let Err(e) =
+                    topic_name::refuse_internal(&n).and_then(|()| broker.delete_topic(&n))
+                {
                     let (code, msg) = error_parts(&e);
                     r = r.with_error_code(code).with_error_message(msg);
                 }
@@ -191,6 +193,7 @@ pub fn create_partitions(
     for t in req.topics {
         let name = t.name.0.as_str().to_string();
         let outcome = (|| -> Result<(), Error> {
+            topic_name::refuse_internal(&name)?;
             if let Some(assignments) = &t.assignments {
                 if assignments
                     .iter()

@@ -19,9 +19,6 @@ use kafka_protocol::ResponseError;
 use std::collections::HashSet;
 use uuid::Uuid;
 
-/// Topics Kafka marks `is_internal`.
-const INTERNAL: &[&str] = &["__consumer_offsets", "__transaction_state"];
-
 /// One topic the request names, by name or (v10+) by id.
 enum Wanted {
     Name(String),
@@ -108,7 +105,7 @@ fn by_name(broker: &crate::Broker, name: &str, allow_create: bool) -> MetadataRe
     }
     // Kafka's internal topics are created by their coordinators with their own settings
     // (partition count, compaction), never by a client's Metadata request with defaults.
-    if !allow_create || INTERNAL.contains(&name) {
+    if !allow_create || topic_name::is_internal(name) {
         return failed(ResponseError::UnknownTopicOrPartition.code());
     }
     match broker.create_topic(name, None, Default::default()) {
@@ -146,6 +143,6 @@ fn describe(t: &TopicDescription) -> MetadataResponseTopic {
     MetadataResponseTopic::default()
         .with_name(Some(TopicName(StrBytes::from_string(t.name.clone()))))
         .with_topic_id(t.id)
-        .with_is_internal(INTERNAL.contains(&t.name.as_str()))
+        .with_is_internal(topic_name::is_internal(&t.name))
         .with_partitions(partitions)
 }

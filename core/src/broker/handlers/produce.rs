@@ -15,9 +15,12 @@
 //! could work. Idempotent batches (producer id ≥ 0) are stored as plain batches for now.
 
 use super::{off_thread, Context, Reply};
+use crate::broker::topic_name;
 use crate::error::Error;
 use crate::log::{AppendInfo, PartitionLog};
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse, ResponseKind};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
@@ -65,8 +68,8 @@ pub(super) async fn handle(ctx: &Context, version: i16, req: ProduceRequest) -> 
             for p in topic.partition_data {
                 let result = match p.records {
                     None => Err(Error::InvalidRecord("the partition has no records".into())),
-                    Some(records) => broker
-                        .partition(&topic.name.0, p.index)
+                    Some(records) => topic_name::refuse_internal(&topic.name.0)
+                        .and_then(|()| broker.partition(&topic.name.0, p.index))
                         .and_then(|log| log.append(&records).map(|info| (info, log))),
                 };
                 if let Err(e) = &result {
@@ -140,7 +143,8 @@ fn respond(version: i16, names: &[String], outcomes: Vec<Outcome>) -> ResponseKi
                 .with_base_offset(info.base_offset)
                 .with_log_append_time_ms(info.log_append_time)
                 .with_log_start_offset(info.log_start_offset),
-            Err(e) => failed(o.partition, e.kafka_code(), &e.to_string(), version),
+            Err(e) => failed(o.partition, e.kafka_code(), &e.to_string(), version)
+                .with_record_errors(record_errors(&e, version)),
         };
         if let Some(t) = topics.get_mut(o.topic) {
             t.partition_responses.push(p);
@@ -157,6 +161,21 @@ fn failed(partition: i32, code: i16, message: &str, version: i16) -> PartitionPr
         .with_log_append_time_ms(-1)
         .with_log_start_offset(-1)
         .with_error_message((version >= 8).then(|| StrBytes::from_string(message.to_string())))
+}
+
+/// Produce v8+ names each rejected record of the batch by its index.
+fn record_errors(e: &Error, version: i16) -> Vec<BatchIndexAndErrorMessage> {
+    if version < 8 {
+        return Vec::new();
+    }
+    e.record_errors()
+        .iter()
+        .map(|r| {
+            BatchIndexAndErrorMessage::default()
+                .with_batch_index(r.index)
+                .with_batch_index_error_message(Some(StrBytes::from_string(r.message.clone())))
+        })
+        .collect()
 }
 
 fn refuse_all(req: &ProduceRequest, code: i16, why: &str, version: i16) -> ResponseKind {

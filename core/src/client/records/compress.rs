@@ -1,6 +1,6 @@
 //! Compression of a batch's record section in the framings other Kafka clients read.
 //!
-//! Decompression is not here: the log's bounded [`crate::log::records::decompress`] serves
+//! Decompression is not here: the log's bounded [`crate::log::record_reader::decompress`] serves
 //! both broker and client, so the output limit is enforced in one place.
 
 use crate::error::{Error, Result};
@@ -75,7 +75,7 @@ fn snappy_xerial(data: &[u8]) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::records::decompress;
+    use crate::log::record_reader::decompress;
 
     #[test]
     fn every_codec_round_trips_through_the_log_decompressor() {

@@ -7,7 +7,8 @@
 pub mod builder;
 mod compress;
 pub mod reader;
-mod varint;
+
+use crate::log::varint;
 
 pub use builder::{BatchBuilder, ProducerFields};
 pub use reader::{split_batches, Batches, FetchedRecord, RawBatch, TimestampType};

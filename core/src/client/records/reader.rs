@@ -5,19 +5,13 @@
 //! actually present before it is used to slice or reserve, and malformed input is an
 //! [`Error::CorruptBatch`], never a panic.
 
-use super::varint;
 use crate::error::{Error, Result};
 use crate::log::batch::{crc_matches, BatchHeader, Codec, HEADER_LEN, LOG_OVERHEAD, MAGIC_V2};
-use crate::log::records::decompress;
+use crate::log::record_reader::{self, decompress, MIN_RECORD_BYTES};
 use bytes::Bytes;
 
 /// Position of the magic byte, the one field every message format version has in one place.
 const MAGIC_OFFSET: usize = 16;
-/// The smallest encoding of one record: length, attributes, timestamp delta, offset delta,
-/// key length, value length and header count, one byte each.
-const MIN_RECORD_BYTES: usize = 7;
-/// The smallest header: key length and value length, one byte each.
-const MIN_HEADER_BYTES: usize = 2;
 
 /// Which clock a record's timestamp is from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,26 +123,6 @@ impl Iterator for Batches {
     }
 }
 
-fn corrupt(what: &str) -> Error {
-    Error::CorruptBatch(format!("malformed record: {what}"))
-}
-
-/// Reads a nullable length-prefixed field ending no later than `end`, as a slice of `section`.
-#[inline]
-fn read_field(section: &Bytes, end: usize, pos: &mut usize) -> Result<Option<Bytes>> {
-    let len = varint::read_i32(&section[..end], pos)?;
-    if len == -1 {
-        return Ok(None);
-    }
-    let len = usize::try_from(len).map_err(|_| corrupt("negative length"))?;
-    if len > end - *pos {
-        return Err(corrupt("length beyond the record"));
-    }
-    let field = section.slice(*pos..*pos + len);
-    *pos += len;
-    Ok(Some(field))
-}
-
 impl RawBatch {
     /// Whether the CRC-32C over the batch matches its header.
     pub fn crc_ok(&self) -> bool {
@@ -184,9 +158,10 @@ impl RawBatch {
         self.header.producer_id
     }
 
-    /// Decodes every record. Uncompressed batches yield slices of `self.bytes`; compressed ones
-    /// are decompressed once (bounded by the log's 64 MiB limit) and sliced from that buffer.
-    /// Does not check the CRC: call [`Self::crc_ok`] for that (`check.crcs`).
+    /// Decodes every record with the log's bounded [`record_reader`]. Uncompressed batches
+    /// yield slices of `self.bytes`; compressed ones are decompressed once (bounded by the
+    /// log's 64 MiB limit) and sliced from that buffer. Does not check the CRC: call
+    /// [`Self::crc_ok`] for that (`check.crcs`).
     pub fn records(&self) -> Result<Vec<FetchedRecord>> {
         self.check_extent()?;
         let h = &self.header;
@@ -195,79 +170,42 @@ impl RawBatch {
         })?;
         let section = match codec {
             Codec::None => self.bytes.slice(HEADER_LEN..),
-            c => decompress(c, &self.bytes[HEADER_LEN..])?,
+            c => Bytes::from(decompress(c, &self.bytes[HEADER_LEN..])?),
         };
         let count = usize::try_from(h.record_count)
             .map_err(|_| Error::CorruptBatch(format!("record count {}", h.record_count)))?;
         // The header's count is untrusted: never reserve more than the bytes could hold.
-        if count > section.len() / MIN_RECORD_BYTES + 1 {
+        let mut out = Vec::with_capacity(count.min(section.len() / MIN_RECORD_BYTES + 1));
+        let leader_epoch = (h.partition_leader_epoch != -1).then_some(h.partition_leader_epoch);
+        let found = record_reader::walk_section(&section, |_, r| {
+            let field = |f: Option<&[u8]>| f.map(|f| section.slice_ref(f));
+            let (timestamp, timestamp_type) = if h.is_log_append_time() {
+                (h.max_timestamp, TimestampType::LogAppend)
+            } else {
+                (
+                    h.base_timestamp.wrapping_add(r.timestamp_delta),
+                    TimestampType::Create,
+                )
+            };
+            out.push(FetchedRecord {
+                offset: h.base_offset.wrapping_add(i64::from(r.offset_delta)),
+                timestamp,
+                timestamp_type,
+                key: field(r.key),
+                value: field(r.value),
+                headers: r
+                    .headers()
+                    .map(|(k, v)| (String::from_utf8_lossy(k).into_owned(), field(v)))
+                    .collect(),
+                leader_epoch,
+            });
+            Ok(())
+        })?;
+        if found != count {
             return Err(Error::CorruptBatch(format!(
-                "record count {count} cannot fit in {} bytes",
-                section.len()
-            )));
-        }
-        let mut out = Vec::with_capacity(count);
-        let mut pos = 0;
-        for _ in 0..count {
-            out.push(self.record_at(&section, &mut pos)?);
-        }
-        if pos != section.len() {
-            return Err(Error::CorruptBatch(format!(
-                "{} bytes after the last of {count} records",
-                section.len() - pos
+                "batch header counts {count} records, {found} found"
             )));
         }
         Ok(out)
-    }
-
-    fn record_at(&self, section: &Bytes, pos: &mut usize) -> Result<FetchedRecord> {
-        let h = &self.header;
-        let len = varint::read_i32(section, pos)?;
-        let len = usize::try_from(len).map_err(|_| corrupt("negative record length"))?;
-        if len > section.len() - *pos {
-            return Err(corrupt("record length beyond the batch"));
-        }
-        let end = *pos + len;
-        let rec = &section[..end];
-        if *pos >= end {
-            return Err(corrupt("empty record"));
-        }
-        *pos += 1; // attributes: unused in v2
-        let ts_delta = varint::read_i64(rec, pos)?;
-        let offset_delta = varint::read_i32(rec, pos)?;
-        let key = read_field(section, end, pos)?;
-        let value = read_field(section, end, pos)?;
-        let header_count = varint::read_i32(rec, pos)?;
-        let header_count =
-            usize::try_from(header_count).map_err(|_| corrupt("negative header count"))?;
-        if header_count > (end - *pos) / MIN_HEADER_BYTES {
-            return Err(corrupt("header count beyond the record"));
-        }
-        let mut headers = Vec::with_capacity(header_count);
-        for _ in 0..header_count {
-            let k = read_field(section, end, pos)?.ok_or_else(|| corrupt("null header key"))?;
-            let v = read_field(section, end, pos)?;
-            headers.push((String::from_utf8_lossy(&k).into_owned(), v));
-        }
-        if *pos != end {
-            return Err(corrupt("record length does not match its fields"));
-        }
-        let (timestamp, timestamp_type) = if h.is_log_append_time() {
-            (h.max_timestamp, TimestampType::LogAppend)
-        } else {
-            (
-                h.base_timestamp.wrapping_add(ts_delta),
-                TimestampType::Create,
-            )
-        };
-        Ok(FetchedRecord {
-            offset: h.base_offset.wrapping_add(i64::from(offset_delta)),
-            timestamp,
-            timestamp_type,
-            key,
-            value,
-            headers,
-            leader_epoch: (h.partition_leader_epoch != -1).then_some(h.partition_leader_epoch),
-        })
     }
 }
