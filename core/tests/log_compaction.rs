@@ -164,3 +164,43 @@ fn min_compaction_lag_and_delete_policy() {
     }
     assert_eq!(log.clean().unwrap(), strom::log::CleanOutcome::default());
 }
+
+#[test]
+fn a_full_key_map_compacts_only_what_it_covers() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = clock(10_000);
+    let log = open(dir.path(), compacting(&[]), c.clone(), false);
+    // Key-major: k0 five times, then k1 five times, ...: offsets 0..50 hold k0..k9.
+    let mut latest: BTreeMap<String, i64> = BTreeMap::new();
+    for k in 0..40 {
+        for round in 0..5 {
+            let key = format!("k{k}");
+            let value = format!("v{round}");
+            let info = log
+                .append(&keyed(&[(&key, Some(&value))], 10_000, CODECS[0]))
+                .unwrap();
+            latest.insert(key, info.base_offset);
+        }
+    }
+    assert!(log.segment_count() > 5);
+    let latest_survive = |log: &strom::log::PartitionLog| {
+        let after = read_all(log);
+        for (k, offset) in &latest {
+            assert!(
+                after.iter().any(|r| r.offset == *offset),
+                "latest {k} at {offset} was compacted away"
+            );
+        }
+        after.len()
+    };
+    // Room for 10 keys: the map stops at k10 (offset 50), so only k0..k9's older values go
+    // and nothing past what the map knows is touched.
+    let small = log.clean_within(10 * 32).unwrap();
+    assert_eq!(small.records_removed, 40, "{small:?}");
+    assert_eq!(latest_survive(&log), 160);
+    // With the default budget every other superseded record in a sealed segment goes too.
+    let full = log.clean().unwrap();
+    assert!(full.records_removed >= 100, "{full:?}");
+    let left = latest_survive(&log);
+    assert_eq!(left as u64, 160 - full.records_removed);
+}

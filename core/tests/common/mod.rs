@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod cluster;
+pub mod lying_batch;
 
 use kafka_protocol::records::Compression;
 use std::path::Path;
