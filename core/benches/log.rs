@@ -18,6 +18,11 @@
 //! - `index_lookup`: `read(random offset, 1)` on a 64 MiB log of 16 segments (4 MiB
 //!   `segment.bytes`), with 16 KiB batches and with 1 KiB batches; throughput in lookups/s.
 //!
+//! - `validate`: what checking a produced 16 KiB batch costs, next to the CRC-32C pass over the
+//!   same bytes that every broker (Kafka too) already pays: the header check alone
+//!   (`split_and_validate`), the record walk (`validate::check_batch`, 100 B records), and the
+//!   walk of the same records lz4-compressed (streaming decompression included).
+//!
 //! Logs live in temporary directories under `$STROM_BENCH_DIR` (default: `target/bench-tmp`
 //! of the workspace), which must be on the disk being measured, not on tmpfs.
 
@@ -435,9 +440,41 @@ fn index_lookup(c: &mut Criterion) {
     g.finish();
 }
 
+fn validate(c: &mut Criterion) {
+    use strom::log::batch::split_and_validate;
+    use strom::log::validate::{check_batch, Rules};
+    let mut g = c.benchmark_group("validate");
+    g.sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3));
+    let plain = build_batch(100, BATCH_BYTES);
+    let rules = Rules::of(&LogConfig::default(), 0);
+    g.throughput(Throughput::Bytes(plain.len() as u64));
+    g.bench_function("crc32c_16KiB", |b| {
+        b.iter(|| black_box(crc32c::crc32c(black_box(&plain[21..]))))
+    });
+    g.bench_function("header_16KiB", |b| {
+        b.iter(|| black_box(split_and_validate(black_box(&plain), 1 << 20).unwrap()))
+    });
+    let h = strom::log::batch::BatchHeader::parse(&plain).unwrap();
+    g.bench_function("records_16KiB_100B", |b| {
+        b.iter(|| black_box(check_batch(&h, black_box(&plain), &rules).unwrap()))
+    });
+    let recs = strom::log::records::decode_batch(&plain).unwrap();
+    let lz4 = strom::log::records::encode_records(&recs, Compression::Lz4)
+        .unwrap()
+        .to_vec();
+    let hz = strom::log::batch::BatchHeader::parse(&lz4).unwrap();
+    g.bench_function("records_16KiB_100B_lz4", |b| {
+        b.iter(|| black_box(check_batch(&hz, black_box(&lz4), &rules).unwrap()))
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     memcpy,
+    validate,
     append_unsynced,
     append_fsync,
     read_sequential,
