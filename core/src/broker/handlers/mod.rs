@@ -1,7 +1,8 @@
 //! Kafka request handlers: one file per API family, and [`dispatch`], the single place that
 //! turns a request frame into a [`Reply`].
 //!
-//! Dispatch order: header → version table → allocation guard → decode → handler. Anything
+//! Dispatch order: header → version table → allocation guard → memory reservation → decode →
+//! handler. Anything
 //! that fails before the handler closes the connection (that is what Kafka does with a request
 //! it cannot parse); handlers themselves never fail, they answer with Kafka error codes.
 //!
@@ -95,13 +96,19 @@ pub struct Handled {
     pub version: i16,
     pub correlation_id: i32,
     pub reply: Reply,
+    /// The decoded bytes reserved for this request (`queued.max.request.bytes`): hold it
+    /// until the response is ready.
+    pub decoded_permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// Handles one request frame (without its length prefix). `Err` means: close the connection.
-pub async fn dispatch(
+/// With `decoded`, what the guard says the decoded request takes is reserved from it before
+/// decoding (and handed back in [`Handled::decoded_permit`]).
+pub(crate) async fn dispatch(
     ctx: &Context,
     peer: std::net::SocketAddr,
     frame: Bytes,
+    decoded: Option<&crate::server::memory::Budget>,
 ) -> Result<Handled, ProtocolError> {
     let fixed = header::fixed(&frame)?;
     if fixed.api_key == ApiKey::ApiVersions as i16
@@ -115,6 +122,7 @@ pub async fn dispatch(
             version: 0,
             correlation_id: fixed.correlation_id,
             reply: Reply::Now(api_versions::unsupported()),
+            decoded_permit: None,
         });
     }
     // An unknown API key closes the connection, as Kafka does: there is no response schema to
@@ -138,6 +146,7 @@ pub async fn dispatch(
                 version,
                 correlation_id,
                 reply: Reply::Now(body),
+                decoded_permit: None,
             }),
             None => Err(ProtocolError::UnsupportedVersion {
                 api: api_key,
@@ -155,13 +164,22 @@ pub async fn dispatch(
             .map_or_else(String::new, |c| c.to_string()),
         client_host: format!("/{}", peer.ip()),
     };
-    let decoded = crate::protocol::decode_body(api_key, version, request.body)?;
-    let reply = handle(ctx, version, decoded, client).await?;
+    let walked = crate::protocol::check_body(api_key, version, &request.body)?;
+    let decoded_permit = match decoded {
+        Some(pool) => {
+            pool.acquire(walked.decoded.saturating_add(request.decoded_bytes))
+                .await
+        }
+        None => None,
+    };
+    let body = crate::protocol::decode_checked(api_key, version, request.body)?;
+    let reply = handle(ctx, version, body, client).await?;
     Ok(Handled {
         api_key,
         version,
         correlation_id,
         reply,
+        decoded_permit,
     })
 }
 
