@@ -364,6 +364,7 @@ fn typed(layers: &Layers) -> Result<Settings> {
             0,
         )? as usize,
         max_size: int("group.max.size", defaults.max_size as i64, 1)? as usize,
+        max_pending_bytes: defaults.max_pending_bytes,
     };
     let auto_create = match get("auto.create.topics.enable") {
         None => true,
