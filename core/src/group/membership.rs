@@ -331,10 +331,7 @@ impl Inner {
                     // is kept until then, so it counts against group.max.size and the
                     // coordinator's pending budget.
                     if g.size_with_pending() >= self.config.max_size {
-                        return Err(Box::new(join_error(
-                            ResponseError::GroupMaxSizeReached,
-                            "",
-                        )));
+                        return Err(Box::new(join_error(ResponseError::GroupMaxSizeReached, "")));
                     }
                     let Some(charge) = pending_charge else {
                         // Taken above for exactly this case.
@@ -344,8 +341,13 @@ impl Inner {
                         )));
                     };
                     let deadline_ms = now + session as i64;
-                    g.pending
-                        .insert(new_id.clone(), PendingMember { deadline_ms, charge });
+                    g.pending.insert(
+                        new_id.clone(),
+                        PendingMember {
+                            deadline_ms,
+                            charge,
+                        },
+                    );
                     return Err(Box::new(join_error(
                         ResponseError::MemberIdRequired,
                         &new_id,

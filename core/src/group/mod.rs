@@ -15,6 +15,7 @@ pub mod store;
 use crate::broker::Broker;
 use crate::clock::Clock;
 use crate::error::Result;
+use crate::log_safe;
 use parking_lot::Mutex;
 use state::{Group, GroupState, Member};
 use std::collections::HashMap;
@@ -136,7 +137,11 @@ impl GroupCoordinator {
                 (StoreKey::Group { group }, None) => {
                     groups.remove(&group);
                 }
-                (k, v) => tracing::warn!(?k, ?v, "ignoring mismatched __consumer_offsets record"),
+                (k, v) => tracing::warn!(
+                    k = %log_safe::escape(format!("{k:?}")),
+                    v = %log_safe::escape(format!("{v:?}")),
+                    "ignoring mismatched __consumer_offsets record"
+                ),
             }
         }
         Ok(GroupCoordinator {
@@ -188,14 +193,20 @@ impl GroupCoordinator {
                 })
                 .collect();
             if let Err(e) = self.inner.store.append(&changes, now) {
-                tracing::warn!("could not record expired offsets: {e}");
+                tracing::warn!("could not record expired offsets: {}", log_safe::escape(&e));
             }
         }
     }
 
     /// Member ids handed out and not joined yet, over all groups, and the bytes they take.
     pub fn pending_members(&self) -> (usize, usize) {
-        let count = self.inner.groups.lock().values().map(|g| g.pending.len()).sum();
+        let count = self
+            .inner
+            .groups
+            .lock()
+            .values()
+            .map(|g| g.pending.len())
+            .sum();
         let bytes = self
             .inner
             .pending_bytes
@@ -294,7 +305,11 @@ impl Inner {
             Some(StoreValue::Group(Self::stored(g))),
         );
         if let Err(e) = self.store.append(&[change], now) {
-            tracing::warn!(group = %g.id, "could not persist group metadata: {e}");
+            tracing::warn!(
+                group = %log_safe::escape(&g.id),
+                "could not persist group metadata: {}",
+                log_safe::escape(&e)
+            );
         }
     }
 }

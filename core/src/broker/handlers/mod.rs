@@ -25,6 +25,7 @@ mod produce;
 
 use crate::broker::Broker;
 pub use crate::group::membership::ClientInfo;
+use crate::log_safe;
 use crate::protocol::{header, versions, ProtocolError};
 use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
@@ -130,7 +131,13 @@ pub(crate) async fn dispatch(
     let request = header::parse(frame)?;
     let (api_key, version) = (request.api_key, request.header.request_api_version);
     let correlation_id = request.header.correlation_id;
-    tracing::trace!(api = ?api_key, version, correlation_id, client = ?request.header.client_id, "request");
+    tracing::trace!(
+        api = ?api_key,
+        version,
+        correlation_id,
+        client = %log_safe::escape(request.header.client_id.as_ref().map_or("", |c| c.as_str())),
+        "request"
+    );
     let Some(supported) = versions::range(api_key) else {
         return Err(ProtocolError::NotImplemented {
             api: api_key,
