@@ -496,15 +496,27 @@ async fn pending_members_are_bounded_and_expire() {
     let other = |g: &str| join("", None).with_group_id(GroupId(s(g)));
     let mut codes = Vec::new();
     for i in 0..4 {
-        codes.push(gc.join_group(other(&format!("h{i}")), 9, big_client.clone()).await.error_code);
+        codes.push(
+            gc.join_group(other(&format!("h{i}")), 9, big_client.clone())
+                .await
+                .error_code,
+        );
     }
     assert_eq!(codes, [79, 79, 15, 15]);
     let groups = gc.list_groups(ListGroupsRequest::default()).groups.len();
-    assert_eq!(groups, 3, "g, h0 and h1 exist; h2 and h3 were never created");
+    assert_eq!(
+        groups, 3,
+        "g, h0 and h1 exist; h2 and h3 were never created"
+    );
 
     // A pending id that comes back joins (and stops being pending).
-    let joined = gc.join_group(join(&ids[0], None), 9, big_client.clone()).await;
-    assert_eq!((joined.error_code, joined.member_id.as_str()), (0, ids[0].as_str()));
+    let joined = gc
+        .join_group(join(&ids[0], None), 9, big_client.clone())
+        .await;
+    assert_eq!(
+        (joined.error_code, joined.member_id.as_str()),
+        (0, ids[0].as_str())
+    );
     assert_eq!(gc.pending_members().0, 6);
 
     // The rest expire after the session timeout (10 s in `join`), and give their bytes back.
