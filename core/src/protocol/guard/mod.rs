@@ -40,8 +40,9 @@ use kafka_protocol::protocol::StrBytes;
 
 /// Decoded bytes a request may take per byte of its body. Real requests stay far below: a
 /// Fetch partition is ~30 bytes on the wire and 80 in memory, a topic name of ten characters
-/// 12 and 32. Only arrays of near-empty strings or structs approach 8 (an OffsetDelete
-/// partition is 4 bytes and 28), and those stay under [`DECODE_FLOOR`] at any sane count.
+/// 12 and 32. Only arrays of near-empty strings or structs approach 8 (a CreatePartitions
+/// assignment of one broker id is 6 to 8 bytes and 48), and those stay under
+/// [`DECODE_FLOOR`] at any sane count.
 pub const DECODE_FACTOR: usize = 8;
 /// What any body may take decoded, whatever its size: small requests with a few unknown
 /// tagged fields (a B-tree node each) must pass.
