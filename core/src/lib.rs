@@ -7,6 +7,7 @@
 //! - [`runtime`]: the process-wide runtime the language bindings share.
 //! - [`server`]: the tokio TCP server that speaks the Kafka protocol.
 //! - [`error`]: the crate's error type and its mapping to Kafka error codes.
+//! - [`log_safe`]: escaping and truncating client-supplied strings for log lines.
 
 pub mod broker;
 pub mod client;
@@ -14,6 +15,7 @@ pub mod clock;
 pub mod error;
 pub mod group;
 pub mod log;
+pub mod log_safe;
 pub mod protocol;
 pub mod runtime;
 pub mod server;

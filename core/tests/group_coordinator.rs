@@ -455,3 +455,74 @@ async fn a_returning_static_member_takes_its_place_without_a_rebalance() {
     assert_eq!(&sb.assignment[..], b"B");
     assert_eq!(f.gc.heartbeat(heartbeat(&a, generation)).error_code, 0);
 }
+
+/// Issue 13 item 10: member ids handed out by MEMBER_ID_REQUIRED count against
+/// `group.max.size` and a coordinator-wide byte budget, keep at most 256 bytes of the client
+/// id, and expire after the JoinGroup's session timeout.
+#[tokio::test]
+async fn pending_members_are_bounded_and_expire() {
+    let f = fixture();
+    let gc = GroupCoordinator::open(
+        f.broker.clone(),
+        GroupConfig {
+            initial_rebalance_delay_ms: 0,
+            max_size: 5,
+            max_pending_bytes: 3_000,
+            ..GroupConfig::default()
+        },
+        f.clock.clone(),
+    )
+    .unwrap();
+    let big_client = ClientInfo {
+        client_id: "c".repeat(30_000),
+        client_host: "/127.0.0.1".into(),
+    };
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let r = gc.join_group(join("", None), 9, big_client.clone()).await;
+        assert_eq!(r.error_code, 79, "MEMBER_ID_REQUIRED");
+        // 256 bytes of the client id, '-', a UUID.
+        assert_eq!(r.member_id.len(), 256 + 1 + 36);
+        ids.push(r.member_id.to_string());
+    }
+    let r = gc.join_group(join("", None), 9, big_client.clone()).await;
+    assert_eq!(r.error_code, 81, "GROUP_MAX_SIZE_REACHED");
+    let (count, bytes) = gc.pending_members();
+    assert_eq!(count, 5);
+    assert!(bytes > 5 * 293 && bytes < 3_000, "{bytes}");
+
+    // Other groups share the coordinator's budget: 3,000 bytes hold two more such ids, then
+    // JoinGroup answers COORDINATOR_NOT_AVAILABLE (retriable) and creates no group.
+    let other = |g: &str| join("", None).with_group_id(GroupId(s(g)));
+    let mut codes = Vec::new();
+    for i in 0..4 {
+        codes.push(
+            gc.join_group(other(&format!("h{i}")), 9, big_client.clone())
+                .await
+                .error_code,
+        );
+    }
+    assert_eq!(codes, [79, 79, 15, 15]);
+    let groups = gc.list_groups(ListGroupsRequest::default()).groups.len();
+    assert_eq!(
+        groups, 3,
+        "g, h0 and h1 exist; h2 and h3 were never created"
+    );
+
+    // A pending id that comes back joins (and stops being pending).
+    let joined = gc
+        .join_group(join(&ids[0], None), 9, big_client.clone())
+        .await;
+    assert_eq!(
+        (joined.error_code, joined.member_id.as_str()),
+        (0, ids[0].as_str())
+    );
+    assert_eq!(gc.pending_members().0, 6);
+
+    // The rest expire after the session timeout (10 s in `join`), and give their bytes back.
+    f.clock.advance(10_001);
+    gc.tick();
+    assert_eq!(gc.pending_members(), (0, 0));
+    let r = gc.join_group(other("h9"), 9, client()).await;
+    assert_eq!(r.error_code, 79, "the budget is free again");
+}

@@ -59,6 +59,7 @@ const KNOWN: &[&str] = &[
     "num.partitions",
     "offset.metadata.max.bytes",
     "offsets.retention.minutes",
+    "queued.max.request.bytes",
     "socket.request.max.bytes",
 ];
 
@@ -74,6 +75,7 @@ struct Settings {
     num_partitions: i32,
     auto_create: bool,
     max_request_bytes: usize,
+    queued_max_request_bytes: usize,
     max_connections: usize,
     idle: Duration,
     retention_check: Duration,
@@ -156,6 +158,7 @@ async fn serve(s: Settings, broker: Broker) -> Result<()> {
     drop(out);
     let config = ServerConfig {
         max_request_bytes: s.max_request_bytes,
+        queued_max_request_bytes: s.queued_max_request_bytes,
         max_connections: s.max_connections,
         idle_timeout: s.idle,
         auto_create_topics: s.auto_create,
@@ -308,7 +311,20 @@ fn typed(layers: &Layers) -> Result<Settings> {
         }
     };
     let num_partitions = int("num.partitions", 1, 1)?;
-    let max_request = int("socket.request.max.bytes", 104_857_600, 1)?;
+    let max_request = int("socket.request.max.bytes", 104_857_600, 1)?.min(i64::from(i32::MAX));
+    // Kafka's -1 (any value ≤ 0) means unbounded; strom's default is twice the largest
+    // request (see `ServerConfig::queued_max_request_bytes`). Like Kafka, a bound below
+    // socket.request.max.bytes is refused.
+    let queued = match int("queued.max.request.bytes", 2 * max_request, -1)? {
+        n if n <= 0 => usize::MAX,
+        n if n < max_request => {
+            return Err(invalid(
+                "queued.max.request.bytes",
+                format!("{n} must be -1 or at least socket.request.max.bytes ({max_request})"),
+            ))
+        }
+        n => usize::try_from(n).unwrap_or(usize::MAX),
+    };
     let max_connections = int("max.connections", 10_000, 1)?;
     let idle = int("connections.max.idle.ms", 600_000, 1)?;
     let retention_check = int("log.retention.check.interval.ms", 300_000, 1)?;
@@ -348,6 +364,7 @@ fn typed(layers: &Layers) -> Result<Settings> {
             0,
         )? as usize,
         max_size: int("group.max.size", defaults.max_size as i64, 1)? as usize,
+        max_pending_bytes: defaults.max_pending_bytes,
     };
     let auto_create = match get("auto.create.topics.enable") {
         None => true,
@@ -422,7 +439,8 @@ fn typed(layers: &Layers) -> Result<Settings> {
         advertised,
         num_partitions: num_partitions.min(i64::from(i32::MAX)) as i32,
         auto_create,
-        max_request_bytes: max_request.min(i64::from(i32::MAX)) as usize,
+        max_request_bytes: max_request as usize,
+        queued_max_request_bytes: queued,
         max_connections: max_connections.min(1 << 20) as usize,
         idle: Duration::from_millis(idle as u64),
         retention_check: Duration::from_millis(retention_check as u64),
@@ -483,7 +501,35 @@ mod tests {
         assert!(s.auto_create && s.advertised.is_none());
         assert_eq!(s.num_partitions, 1);
         assert_eq!(s.max_request_bytes, 104_857_600);
+        assert_eq!(s.queued_max_request_bytes, 2 * 104_857_600);
         assert_eq!(s.idle, Duration::from_millis(600_000));
+    }
+
+    #[test]
+    fn queued_max_request_bytes_follows_kafka() {
+        let with = |toml: &str| resolve(&args(&[]), Some(("f.toml".into(), toml.into())), env(&[]));
+        let s = with("socket.request.max.bytes = 1000").unwrap();
+        assert_eq!(s.queued_max_request_bytes, 2000);
+        let s = with(
+            "queued.max.request.bytes = 5000
+socket.request.max.bytes = 1000",
+        )
+        .unwrap();
+        assert_eq!(s.queued_max_request_bytes, 5000);
+        let s = with("queued.max.request.bytes = -1").unwrap();
+        assert_eq!(s.queued_max_request_bytes, usize::MAX);
+        let e = with(
+            "queued.max.request.bytes = 999
+socket.request.max.bytes = 1000",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("queued.max.request.bytes"), "{e}");
+        let e = resolve(
+            &args(&[]),
+            None,
+            env(&[("STROM_QUEUED_MAX_REQUEST_BYTES", "-2")]),
+        );
+        assert!(e.is_err());
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use super::state::GroupState;
 use super::store::StoreKey;
 use super::GroupCoordinator;
+use crate::log_safe;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
 use kafka_protocol::messages::describe_groups_response::{DescribedGroup, DescribedGroupMember};
@@ -199,7 +200,7 @@ impl GroupCoordinator {
         }
         if !changes.is_empty() {
             if let Err(e) = self.inner.store.append(&changes, now) {
-                tracing::warn!("could not record group deletion: {e}");
+                tracing::warn!("could not record group deletion: {}", log_safe::escape(&e));
             }
         }
         out

@@ -1,8 +1,11 @@
 //! JoinGroup, SyncGroup, Heartbeat and LeaveGroup: the classic rebalance protocol, with the
 //! v4+ member-id round trip, static membership and session expiry.
 
-use super::state::{empty_assignment, Group, GroupState, Member};
-use super::{GroupCoordinator, Inner, MAX_MEMBER_BYTES};
+use super::state::{empty_assignment, Group, GroupState, Member, PendingCharge, PendingMember};
+use super::{
+    GroupCoordinator, Inner, MAX_CLIENT_ID_KEPT, MAX_MEMBER_BYTES, PENDING_OVERHEAD_BYTES,
+};
+use crate::log_safe;
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
@@ -174,6 +177,18 @@ fn roster(g: &Group, protocol: &str) -> Vec<JoinGroupResponseMember> {
         .collect()
 }
 
+/// `s` cut to at most `max` bytes, at a character boundary.
+fn truncated(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}
+
 fn fail_waiters(m: &mut Member, code: ResponseError) {
     if let Some(tx) = m.join_waiter.take() {
         let _ = tx.send(join_error(code, &m.id));
@@ -227,6 +242,37 @@ impl Inner {
         };
         let instance = req.group_instance_id.as_ref().map(|i| i.to_string());
         let protocol_type = req.protocol_type.to_string();
+        let client = ClientInfo {
+            client_id: truncated(client.client_id, MAX_CLIENT_ID_KEPT),
+            ..client
+        };
+
+        // A member id handed out must be kept until the client comes back with it: charge it
+        // to the coordinator's pending budget before the group is even created, so a full
+        // budget creates nothing.
+        let new_id = if member_id.is_empty() {
+            format!("{}-{}", client.client_id, uuid::Uuid::new_v4())
+        } else {
+            String::new()
+        };
+        let pending_charge = if member_id.is_empty() && instance.is_none() && version >= 4 {
+            let cost = new_id.len() + group_id.len() + PENDING_OVERHEAD_BYTES;
+            match PendingCharge::take(&self.pending_bytes, cost, self.config.max_pending_bytes) {
+                Some(charge) => Some(charge),
+                None => {
+                    tracing::debug!(
+                        group = %log_safe::escape(&group_id),
+                        "pending member budget full; JoinGroup answered COORDINATOR_NOT_AVAILABLE"
+                    );
+                    return Err(Box::new(join_error(
+                        ResponseError::CoordinatorNotAvailable,
+                        &member_id,
+                    )));
+                }
+            }
+        } else {
+            None
+        };
 
         let mut groups = self.groups.lock();
         if !member_id.is_empty() && !groups.contains_key(&group_id) {
@@ -252,7 +298,6 @@ impl Inner {
         }
 
         let id = if member_id.is_empty() {
-            let new_id = format!("{}-{}", client.client_id, uuid::Uuid::new_v4());
             match &instance {
                 Some(i) => {
                     // A static member coming back under a new id replaces (fences) the old one.
@@ -282,8 +327,27 @@ impl Inner {
                     new_id
                 }
                 None if version >= 4 => {
-                    // KIP-394: hand out the id and make the client come back with it.
-                    g.pending.insert(new_id.clone(), now + session as i64);
+                    // KIP-394: hand out the id and make the client come back with it. The id
+                    // is kept until then, so it counts against group.max.size and the
+                    // coordinator's pending budget.
+                    if g.size_with_pending() >= self.config.max_size {
+                        return Err(Box::new(join_error(ResponseError::GroupMaxSizeReached, "")));
+                    }
+                    let Some(charge) = pending_charge else {
+                        // Taken above for exactly this case.
+                        return Err(Box::new(join_error(
+                            ResponseError::CoordinatorNotAvailable,
+                            "",
+                        )));
+                    };
+                    let deadline_ms = now + session as i64;
+                    g.pending.insert(
+                        new_id.clone(),
+                        PendingMember {
+                            deadline_ms,
+                            charge,
+                        },
+                    );
                     return Err(Box::new(join_error(
                         ResponseError::MemberIdRequired,
                         &new_id,
@@ -308,7 +372,7 @@ impl Inner {
             }
             member_id
         };
-        if g.member(&id).is_none() && g.members.len() >= self.config.max_size {
+        if g.member(&id).is_none() && g.size_with_pending() >= self.config.max_size {
             return Err(Box::new(join_error(
                 ResponseError::GroupMaxSizeReached,
                 &id,
@@ -594,7 +658,9 @@ impl Inner {
     /// Removes members whose session timed out (members parked in JoinGroup are waiting on
     /// the coordinator, not silent) and pending member ids that never came back.
     pub(crate) fn expire_members(&self, g: &mut Group, now: i64) {
-        g.pending.retain(|_, deadline| *deadline > now);
+        // Kafka expires a pending member after its JoinGroup's session timeout; so does
+        // strom (dropping the entry gives its bytes back to the pending budget).
+        g.pending.retain(|_, p| p.deadline_ms > now);
         let expired: Vec<String> = g
             .members
             .values()
@@ -606,7 +672,11 @@ impl Inner {
             return;
         }
         for id in expired {
-            tracing::info!(group = %g.id, member = %id, "session timed out; removing member");
+            tracing::info!(
+                group = %log_safe::escape(&g.id),
+                member = %log_safe::escape(&id),
+                "session timed out; removing member"
+            );
             if let Some(mut m) = g.remove_member(&id) {
                 fail_waiters(&mut m, ResponseError::UnknownMemberId);
             }

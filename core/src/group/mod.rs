@@ -15,6 +15,7 @@ pub mod store;
 use crate::broker::Broker;
 use crate::clock::Clock;
 use crate::error::Result;
+use crate::log_safe;
 use parking_lot::Mutex;
 use state::{Group, GroupState, Member};
 use std::collections::HashMap;
@@ -35,8 +36,13 @@ pub struct GroupConfig {
     pub offsets_retention_ms: i64,
     /// `offset.metadata.max.bytes`
     pub offset_metadata_max_bytes: usize,
-    /// `group.max.size`
+    /// `group.max.size`: members plus member ids handed out and not joined yet. Kafka's
+    /// default is unbounded (`Integer.MAX_VALUE`); strom's is 10,000, far above any real
+    /// consumer group, so that one group's members and pending ids (a few hundred bytes each)
+    /// stay within a few MiB.
     pub max_size: usize,
+    /// What pending members of all groups may take (strom's; see [`MAX_PENDING_BYTES`]).
+    pub max_pending_bytes: usize,
 }
 
 impl Default for GroupConfig {
@@ -48,12 +54,28 @@ impl Default for GroupConfig {
             offsets_retention_ms: 7 * 24 * 60 * 60 * 1000,
             offset_metadata_max_bytes: 4096,
             max_size: 10_000,
+            max_pending_bytes: MAX_PENDING_BYTES,
         }
     }
 }
 
 /// Largest member metadata or assignment accepted (bytes). Oversized ones are refused.
 pub const MAX_MEMBER_BYTES: usize = 1 << 20;
+
+/// The default of [`GroupConfig::max_pending_bytes`]: what member ids handed out by
+/// MEMBER_ID_REQUIRED and not joined yet may take in all groups together (strom's; Kafka has
+/// no such bound). Each costs its member id and group id
+/// plus [`PENDING_OVERHEAD_BYTES`], so this is ~150,000 pending members with real ids, or
+/// ~2,000 with 32 KiB group ids. Beyond it JoinGroup answers COORDINATOR_NOT_AVAILABLE,
+/// which clients retry, until ids expire (after their session timeout) or join.
+pub const MAX_PENDING_BYTES: usize = 64 << 20;
+/// What a pending member takes beyond its ids: its map entry, deadline and charge.
+pub const PENDING_OVERHEAD_BYTES: usize = 96;
+/// How much of a client id the coordinator keeps (in member ids, which embed it as Kafka's
+/// do, and in member descriptions). Real client ids are short (`rdkafka`,
+/// `consumer-group-1`), while a Kafka string may hold 32767 bytes, which would then be
+/// stored per member, persisted at every rebalance and echoed in every group response.
+pub const MAX_CLIENT_ID_KEPT: usize = 256;
 
 #[derive(Debug, Clone)]
 pub struct GroupCoordinator {
@@ -67,6 +89,8 @@ pub(crate) struct Inner {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) groups: Mutex<HashMap<String, Group>>,
     pub(crate) store: OffsetStore,
+    /// Bytes taken by pending members of all groups (see [`MAX_PENDING_BYTES`]).
+    pub(crate) pending_bytes: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl GroupCoordinator {
@@ -113,7 +137,11 @@ impl GroupCoordinator {
                 (StoreKey::Group { group }, None) => {
                     groups.remove(&group);
                 }
-                (k, v) => tracing::warn!(?k, ?v, "ignoring mismatched __consumer_offsets record"),
+                (k, v) => tracing::warn!(
+                    k = %log_safe::escape(format!("{k:?}")),
+                    v = %log_safe::escape(format!("{v:?}")),
+                    "ignoring mismatched __consumer_offsets record"
+                ),
             }
         }
         Ok(GroupCoordinator {
@@ -123,6 +151,7 @@ impl GroupCoordinator {
                 clock,
                 groups: Mutex::new(groups),
                 store,
+                pending_bytes: Arc::default(),
             }),
         })
     }
@@ -164,9 +193,25 @@ impl GroupCoordinator {
                 })
                 .collect();
             if let Err(e) = self.inner.store.append(&changes, now) {
-                tracing::warn!("could not record expired offsets: {e}");
+                tracing::warn!("could not record expired offsets: {}", log_safe::escape(&e));
             }
         }
+    }
+
+    /// Member ids handed out and not joined yet, over all groups, and the bytes they take.
+    pub fn pending_members(&self) -> (usize, usize) {
+        let count = self
+            .inner
+            .groups
+            .lock()
+            .values()
+            .map(|g| g.pending.len())
+            .sum();
+        let bytes = self
+            .inner
+            .pending_bytes
+            .load(std::sync::atomic::Ordering::SeqCst);
+        (count, bytes)
     }
 
     /// Runs [`Self::tick`] every `interval` until `shutdown` resolves.
@@ -260,7 +305,11 @@ impl Inner {
             Some(StoreValue::Group(Self::stored(g))),
         );
         if let Err(e) = self.store.append(&[change], now) {
-            tracing::warn!(group = %g.id, "could not persist group metadata: {e}");
+            tracing::warn!(
+                group = %log_safe::escape(&g.id),
+                "could not persist group metadata: {}",
+                log_safe::escape(&e)
+            );
         }
     }
 }

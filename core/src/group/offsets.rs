@@ -4,6 +4,7 @@ use super::state::{Committed, Group, GroupState};
 use super::store::StoreKey;
 use super::store::StoreValue;
 use super::GroupCoordinator;
+use crate::log_safe;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::offset_commit_response::{
     OffsetCommitResponsePartition, OffsetCommitResponseTopic,
@@ -227,7 +228,7 @@ impl GroupCoordinator {
         }
         if !changes.is_empty() {
             if let Err(e) = self.inner.store.append(&changes, now) {
-                tracing::warn!("could not record offset deletion: {e}");
+                tracing::warn!("could not record offset deletion: {}", log_safe::escape(&e));
             }
         }
         out
@@ -263,7 +264,11 @@ impl CommitInFlight {
             Err(e) => Err(e),
         };
         if let Err(e) = outcome {
-            tracing::error!(group = %group_id, "offset commit not stored: {e}");
+            tracing::error!(
+                group = %log_safe::escape(&group_id),
+                "offset commit not stored: {}",
+                log_safe::escape(&e)
+            );
             for t in &mut response.topics {
                 for p in &mut t.partitions {
                     if p.error_code == 0 {

@@ -4,6 +4,8 @@
 use bytes::Bytes;
 use kafka_protocol::messages::{JoinGroupResponse, SyncGroupResponse};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use tokio::sync::oneshot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +69,44 @@ impl Member {
     }
 }
 
+/// A member id handed out by MEMBER_ID_REQUIRED (KIP-394) that has not joined yet.
+#[derive(Debug)]
+pub struct PendingMember {
+    /// When the id expires: the JoinGroup's session timeout after it was handed out.
+    pub deadline_ms: i64,
+    /// Its share of the coordinator's pending budget, given back when it is dropped
+    /// (joined, expired, or its group deleted), whichever way that happens.
+    pub charge: PendingCharge,
+}
+
+/// Bytes counted in a shared total for as long as this lives.
+#[derive(Debug)]
+pub struct PendingCharge {
+    total: Arc<AtomicUsize>,
+    bytes: usize,
+}
+
+impl PendingCharge {
+    /// Adds `bytes` to `total` if it stays within `limit`; `None` otherwise.
+    pub fn take(total: &Arc<AtomicUsize>, bytes: usize, limit: usize) -> Option<PendingCharge> {
+        total
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
+                t.checked_add(bytes).filter(|n| *n <= limit)
+            })
+            .ok()?;
+        Some(PendingCharge {
+            total: Arc::clone(total),
+            bytes,
+        })
+    }
+}
+
+impl Drop for PendingCharge {
+    fn drop(&mut self) {
+        self.total.fetch_sub(self.bytes, Ordering::SeqCst);
+    }
+}
+
 #[derive(Debug)]
 pub struct Group {
     pub id: String,
@@ -78,8 +118,10 @@ pub struct Group {
     /// Members in join order (the first is leader when a new one is needed).
     pub members: BTreeMap<u64, Member>,
     next_seq: u64,
-    /// Member ids handed out by MEMBER_ID_REQUIRED that have not joined yet, with deadlines.
-    pub pending: HashMap<String, i64>,
+    /// Member ids handed out by MEMBER_ID_REQUIRED that have not joined yet. They count
+    /// against `group.max.size` and the coordinator's pending budget until they join or
+    /// their JoinGroup's session timeout passes.
+    pub pending: HashMap<String, PendingMember>,
     /// `group.instance.id` → member id of static members.
     pub static_members: HashMap<String, String>,
     /// When the join phase completes even if not every member has rejoined.
@@ -109,6 +151,11 @@ impl Group {
             offsets: BTreeMap::new(),
             empty_since_ms: now,
         }
+    }
+
+    /// Members and member ids handed out but not joined yet: what `group.max.size` bounds.
+    pub fn size_with_pending(&self) -> usize {
+        self.members.len() + self.pending.len()
     }
 
     pub fn member(&self, id: &str) -> Option<&Member> {

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::group::state::Committed;
 use crate::log::records::{self, SimpleRecord};
 use crate::log::PartitionLog;
+use crate::log_safe;
 use kafka_protocol::records::Compression;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -119,7 +120,8 @@ impl OffsetStore {
                     Err(e) => {
                         tracing::warn!(
                             offset = r.offset,
-                            "skipping unreadable __consumer_offsets value: {e}"
+                            "skipping unreadable __consumer_offsets value: {}",
+                            log_safe::escape(&e)
                         );
                         return Ok(());
                     }

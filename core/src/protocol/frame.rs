@@ -54,6 +54,43 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         }
     }
 
+    /// The length the next frame announces, checked against the limit, without taking the
+    /// frame: what the server reserves memory for before the body arrives. `None` when the
+    /// peer closed the connection between frames. Cancel-safe like [`Self::read_frame`].
+    pub async fn next_len(&mut self) -> Result<Option<usize>, ProtocolError> {
+        loop {
+            if self.buf.len() >= LEN_BYTES {
+                return self.checked_len().map(Some);
+            }
+            self.buf.reserve(LEN_BYTES);
+            if self.reader.read_buf(&mut self.buf).await? == 0 {
+                if self.buf.is_empty() {
+                    return Ok(None);
+                }
+                // Within the length prefix itself.
+                return Err(ProtocolError::Truncated {
+                    received: self.buf.len(),
+                    expected: LEN_BYTES,
+                });
+            }
+        }
+    }
+
+    /// The announced length of the buffered prefix (which must be complete), if allowed.
+    fn checked_len(&self) -> Result<usize, ProtocolError> {
+        let mut prefix = [0u8; LEN_BYTES];
+        prefix.copy_from_slice(&self.buf[..LEN_BYTES]);
+        let len = i32::from_be_bytes(prefix);
+        let size = usize::try_from(len).map_err(|_| ProtocolError::NegativeLength(len))?;
+        if size > self.max_frame {
+            return Err(ProtocolError::FrameTooLarge {
+                size,
+                limit: self.max_frame,
+            });
+        }
+        Ok(size)
+    }
+
     /// The length the buffered prefix announces, if the whole prefix is there.
     fn announced(&self) -> Option<usize> {
         let prefix: [u8; LEN_BYTES] = self.buf.get(..LEN_BYTES)?.try_into().ok()?;
@@ -62,18 +99,11 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
 
     /// Splits a complete frame off the buffer, or reserves room for the rest of it.
     fn parse_frame(&mut self) -> Result<Option<Bytes>, ProtocolError> {
-        let Some(prefix) = self.buf.get(..LEN_BYTES) else {
+        if self.buf.len() < LEN_BYTES {
             self.buf.reserve(LEN_BYTES);
             return Ok(None);
-        };
-        let len = i32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]);
-        let size = usize::try_from(len).map_err(|_| ProtocolError::NegativeLength(len))?;
-        if size > self.max_frame {
-            return Err(ProtocolError::FrameTooLarge {
-                size,
-                limit: self.max_frame,
-            });
         }
+        let size = self.checked_len()?;
         let have = self.buf.len() - LEN_BYTES;
         if have >= size {
             self.buf.advance(LEN_BYTES);

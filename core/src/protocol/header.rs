@@ -21,6 +21,9 @@ pub struct Request {
     pub api_key: ApiKey,
     pub header: RequestHeader,
     pub body: Bytes,
+    /// A lower bound of what the decoded header takes beyond the frame (its unknown tagged
+    /// fields), from the allocation guard.
+    pub decoded_bytes: usize,
 }
 
 /// The fixed fields every request starts with, readable even when nothing else is.
@@ -54,16 +57,20 @@ pub fn parse(mut frame: Bytes) -> Result<Request, ProtocolError> {
         correlation_id: f.correlation_id,
     })?;
     let header_version = api_key.request_header_version(f.api_version);
-    let header = RequestHeader::decode(&mut frame, header_version).map_err(|e| {
-        ProtocolError::Malformed {
-            what: format!("{api_key:?} v{} request header", f.api_version),
-            reason: e.to_string(),
-        }
-    })?;
+    let malformed = |reason: String| ProtocolError::Malformed {
+        what: format!("{api_key:?} v{} request header", f.api_version),
+        reason,
+    };
+    // The header's tagged fields are decoded into a map like any body's: the same guard.
+    let walked =
+        super::guard::walk_header(header_version, &frame).map_err(|e| malformed(e.to_string()))?;
+    let header =
+        RequestHeader::decode(&mut frame, header_version).map_err(|e| malformed(e.to_string()))?;
     Ok(Request {
         api_key,
         header,
         body: frame,
+        decoded_bytes: walked.decoded,
     })
 }
 

@@ -18,14 +18,40 @@ pub fn decode_body(
     version: i16,
     body: bytes::Bytes,
 ) -> Result<kafka_protocol::messages::RequestKind, ProtocolError> {
-    let malformed = |reason: String| ProtocolError::Malformed {
-        what: format!("{api_key:?} v{version} request"),
-        reason,
-    };
-    guard::check(api_key, version, &body).map_err(|e| malformed(e.to_string()))?;
+    check_body(api_key, version, &body)?;
+    decode_checked(api_key, version, body)
+}
+
+/// The allocation guard's half of [`decode_body`]: returns a lower bound of the bytes the
+/// decoded body will take, so the server can charge them before decoding.
+pub fn check_body(
+    api_key: kafka_protocol::messages::ApiKey,
+    version: i16,
+    body: &[u8],
+) -> Result<guard::Walked, ProtocolError> {
+    guard::walk(api_key, version, body).map_err(|e| malformed(api_key, version, e.to_string()))
+}
+
+/// The message library's half of [`decode_body`], for a body [`check_body`] accepted.
+pub fn decode_checked(
+    api_key: kafka_protocol::messages::ApiKey,
+    version: i16,
+    body: bytes::Bytes,
+) -> Result<kafka_protocol::messages::RequestKind, ProtocolError> {
     let mut body = body;
     kafka_protocol::messages::RequestKind::decode(api_key, &mut body, version)
-        .map_err(|e| malformed(e.to_string()))
+        .map_err(|e| malformed(api_key, version, e.to_string()))
+}
+
+fn malformed(
+    api_key: kafka_protocol::messages::ApiKey,
+    version: i16,
+    reason: String,
+) -> ProtocolError {
+    ProtocolError::Malformed {
+        what: format!("{api_key:?} v{version} request"),
+        reason,
+    }
 }
 
 /// Why a connection is closed instead of answered. These never reach a client as an error

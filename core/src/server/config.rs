@@ -11,6 +11,14 @@ use std::time::Duration;
 pub struct ServerConfig {
     /// `socket.request.max.bytes`: the largest request frame; longer ones close the connection.
     pub max_request_bytes: usize,
+    /// `queued.max.request.bytes`: the bytes of requests read but not yet answered, over all
+    /// connections (frames, and as much again for their decoded form; see
+    /// `server::memory`). Kafka's default is -1, unbounded; strom's is twice
+    /// `socket.request.max.bytes`, so one request of the largest size can be read while
+    /// another is handled, yet a flood of connections cannot grow the heap without bound.
+    /// Like Kafka, it must not be below `socket.request.max.bytes` (a smaller value would
+    /// make the largest allowed request wait for an idle broker).
+    pub queued_max_request_bytes: usize,
     /// `max.connections`: Kafka's default is unlimited; strom's is 10000, so a connection
     /// flood ends in the listen backlog rather than in exhausted file descriptors.
     pub max_connections: usize,
@@ -38,6 +46,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            queued_max_request_bytes: 2 * DEFAULT_MAX_REQUEST_BYTES,
             max_connections: 10_000,
             idle_timeout: Duration::from_millis(600_000),
             auto_create_topics: true,

@@ -11,12 +11,19 @@
 //! Anything malformed ends the connection with a warning: later requests are not read,
 //! responses already queued are still written, and no other connection is affected.
 //!
+//! Before a frame's body is read, its announced length is reserved from the server-wide
+//! `queued.max.request.bytes` pool ([`RequestMemory`]); the reservation, and the one for the
+//! decoded request, travel with the request until its response is ready. A full pool stops
+//! reading from every connection until requests finish.
+//!
 //! Every request passes here, so this is where [`Metrics`] are recorded: bytes in and out,
 //! and per API the count and the time from a frame's arrival to its response being ready.
 
+use super::memory::RequestMemory;
 use super::metrics::Metrics;
 use super::ServerConfig;
 use crate::broker::handlers::{self, Context, Reply};
+use crate::log_safe;
 use crate::protocol::frame::FrameReader;
 use crate::protocol::response;
 use bytes::Bytes;
@@ -60,101 +67,162 @@ pub(super) async fn serve(
     peer: SocketAddr,
     ctx: Arc<Context>,
     limits: Limits,
+    memory: RequestMemory,
     metrics: Arc<Metrics>,
 ) {
     tracing::debug!(%peer, "connection opened");
     let (rd, wr) = socket.into_split();
     let (tx, rx) = mpsc::channel(limits.max_in_flight);
     let in_flight = Arc::new(AtomicUsize::new(0));
+    let reader = Reader {
+        peer,
+        ctx: &ctx,
+        limits,
+        memory: &memory,
+        in_flight: Arc::clone(&in_flight),
+        metrics: &metrics,
+    };
     tokio::join!(
-        read_requests(rd, peer, &ctx, limits, tx, Arc::clone(&in_flight), &metrics),
+        reader.run(rd, tx),
         write_responses(wr, peer, rx, in_flight, &metrics),
     );
     tracing::debug!(%peer, "connection closed");
 }
 
-async fn read_requests(
-    rd: OwnedReadHalf,
+/// What the read half of a connection works with.
+struct Reader<'a> {
     peer: SocketAddr,
-    ctx: &Context,
+    ctx: &'a Context,
     limits: Limits,
-    tx: mpsc::Sender<Queued>,
+    memory: &'a RequestMemory,
     in_flight: Arc<AtomicUsize>,
-    metrics: &Arc<Metrics>,
-) {
-    let mut frames = FrameReader::new(rd, limits.max_request_bytes);
-    let mut shutdown = ctx.shutdown.clone();
-    loop {
-        if *shutdown.borrow_and_update() {
-            return;
-        }
+    metrics: &'a Arc<Metrics>,
+}
+
+/// How one wait of the read loop ended.
+enum Step<T> {
+    Got(T),
+    /// Idle while responses are still due: wait again.
+    Again,
+    /// Close the connection (the reason is logged already).
+    Stop,
+}
+
+impl Reader<'_> {
+    /// Waits for `read`, bounded by the idle timeout and the shutdown signal.
+    async fn wait<T>(
+        &self,
+        shutdown: &mut tokio::sync::watch::Receiver<bool>,
+        read: impl std::future::Future<Output = Result<Option<T>, crate::protocol::ProtocolError>>,
+    ) -> Step<T> {
+        let peer = self.peer;
         let next = tokio::select! {
-            next = tokio::time::timeout(limits.idle_timeout, frames.read_frame()) => next,
-            _ = shutdown.changed() => return,
+            next = tokio::time::timeout(self.limits.idle_timeout, read) => next,
+            _ = shutdown.changed() => return Step::Stop,
         };
-        let frame = match next {
-            Err(_idle) if in_flight.load(Ordering::SeqCst) > 0 => continue,
+        match next {
+            Err(_idle) if self.in_flight.load(Ordering::SeqCst) > 0 => Step::Again,
             Err(_idle) => {
                 tracing::debug!(%peer, "closing idle connection (connections.max.idle.ms)");
-                return;
+                Step::Stop
             }
-            Ok(Ok(Some(frame))) => frame,
-            Ok(Ok(None)) => return,
+            Ok(Ok(Some(v))) => Step::Got(v),
+            Ok(Ok(None)) => Step::Stop,
             Ok(Err(e)) => {
-                tracing::warn!(%peer, "closing connection: {e}");
+                tracing::warn!(%peer, "closing connection: {}", log_safe::escape(&e));
+                Step::Stop
+            }
+        }
+    }
+
+    async fn run(self, rd: OwnedReadHalf, tx: mpsc::Sender<Queued>) {
+        let (peer, ctx, metrics) = (self.peer, self.ctx, self.metrics);
+        let mut frames = FrameReader::new(rd, self.limits.max_request_bytes);
+        let mut shutdown = ctx.shutdown.clone();
+        loop {
+            if *shutdown.borrow_and_update() {
                 return;
             }
-        };
-        let arrived = Instant::now();
-        // The 4-byte length prefix is not part of the frame but was read all the same.
-        metrics.received(frame.len() + 4);
-        let handled = match handlers::dispatch(ctx, peer, frame).await {
-            Ok(h) => h,
-            Err(e) => {
-                metrics.rejected();
-                tracing::warn!(%peer, "closing connection: {e}");
-                return;
-            }
-        };
-        let (api_key, version, correlation_id) =
-            (handled.api_key, handled.version, handled.correlation_id);
-        let key = api_key as i16;
-        let queued = match handled.reply {
-            Reply::Now(body) => match response::encode(api_key, version, correlation_id, &body) {
-                Ok(bytes) => {
-                    metrics.request(key, arrived.elapsed());
-                    Queued::Ready(bytes)
+            let len = match self.wait(&mut shutdown, frames.next_len()).await {
+                Step::Got(len) => len,
+                Step::Again => continue,
+                Step::Stop => return,
+            };
+            // Reserve the frame before its body is read (`queued.max.request.bytes`); a
+            // full pool leaves the bytes in the socket.
+            let frame_permit = tokio::select! {
+                p = self.memory.frames.acquire(len) => p,
+                _ = shutdown.changed() => return,
+            };
+            let frame = match self.wait(&mut shutdown, frames.read_frame()).await {
+                Step::Got(frame) => frame,
+                Step::Again => continue,
+                Step::Stop => return,
+            };
+            let arrived = Instant::now();
+            // The 4-byte length prefix is not part of the frame but was read all the same.
+            metrics.received(frame.len() + 4);
+            let handled =
+                match handlers::dispatch(ctx, peer, frame, Some(&self.memory.decoded)).await {
+                    Ok(h) => h,
+                    Err(e) => {
+                        metrics.rejected();
+                        tracing::warn!(%peer, "closing connection: {}", log_safe::escape(&e));
+                        return;
+                    }
+                };
+            let (api_key, version, correlation_id) =
+                (handled.api_key, handled.version, handled.correlation_id);
+            // Both reservations end when the response is ready.
+            let permits = (frame_permit, handled.decoded_permit);
+            let key = api_key as i16;
+            let queued = match handled.reply {
+                Reply::Now(body) => match response::encode(api_key, version, correlation_id, &body)
+                {
+                    Ok(bytes) => {
+                        drop(permits);
+                        metrics.request(key, arrived.elapsed());
+                        Queued::Ready(bytes)
+                    }
+                    Err(e) => {
+                        metrics.rejected();
+                        tracing::error!(%peer, "closing connection: {}", log_safe::escape(&e));
+                        return;
+                    }
+                },
+                Reply::Later(pending) => {
+                    let metrics = Arc::clone(metrics);
+                    Queued::Task(tokio::spawn(async move {
+                        let body = pending.await;
+                        drop(permits);
+                        let encoded = response::encode(api_key, version, correlation_id, &body)
+                            .map_err(|e| {
+                                tracing::error!(
+                                    %peer,
+                                    "closing connection: {}",
+                                    log_safe::escape(&e)
+                                )
+                            })
+                            .ok();
+                        metrics.request(key, arrived.elapsed());
+                        encoded
+                    }))
                 }
-                Err(e) => {
+                Reply::Nothing => {
+                    drop(permits);
+                    metrics.request(key, arrived.elapsed());
+                    continue;
+                }
+                Reply::Close(why) => {
                     metrics.rejected();
-                    tracing::error!(%peer, "closing connection: {e}");
+                    tracing::warn!(%peer, "closing connection: {}", log_safe::escape(&why));
                     return;
                 }
-            },
-            Reply::Later(pending) => {
-                let metrics = Arc::clone(metrics);
-                Queued::Task(tokio::spawn(async move {
-                    let body = pending.await;
-                    let encoded = response::encode(api_key, version, correlation_id, &body)
-                        .map_err(|e| tracing::error!(%peer, "closing connection: {e}"))
-                        .ok();
-                    metrics.request(key, arrived.elapsed());
-                    encoded
-                }))
-            }
-            Reply::Nothing => {
-                metrics.request(key, arrived.elapsed());
-                continue;
-            }
-            Reply::Close(why) => {
-                metrics.rejected();
-                tracing::warn!(%peer, "closing connection: {why}");
+            };
+            self.in_flight.fetch_add(1, Ordering::SeqCst);
+            if tx.send(queued).await.is_err() {
                 return;
             }
-        };
-        in_flight.fetch_add(1, Ordering::SeqCst);
-        if tx.send(queued).await.is_err() {
-            return;
         }
     }
 }

@@ -1,12 +1,14 @@
 //! The Kafka protocol server, in mini-redis's shape: [`run`] accepts connections until the
 //! shutdown future resolves, each connection runs in its own task (see [`connection`]), the
-//! number of connections is bounded by a semaphore, and shutdown drains in-flight requests
+//! number of connections is bounded by a semaphore, so are the bytes of requests in flight
+//! across all of them ([`memory`], `queued.max.request.bytes`), and shutdown drains in-flight requests
 //! for a bounded time before closing the broker (which flushes and writes the clean-shutdown
 //! marker). [`metrics`] counts what passes through the connections; [`run_with_metrics`]
 //! also serves them to Prometheus.
 
 mod config;
 mod connection;
+pub(crate) mod memory;
 pub mod metrics;
 mod metrics_http;
 
@@ -116,6 +118,7 @@ async fn accept_loop(
     done: &mpsc::Sender<()>,
 ) {
     let limit = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let memory = memory::RequestMemory::new(config.queued_max_request_bytes);
     let mut backoff = Duration::from_millis(5);
     loop {
         // Waiting here when the limit is reached leaves new connections in the kernel's
@@ -141,9 +144,10 @@ async fn accept_loop(
         let limits = connection::Limits::from(config);
         let metrics = Arc::clone(&config.metrics);
         let done = done.clone();
+        let memory = memory.clone();
         tokio::spawn(async move {
             let open = metrics.connection();
-            connection::serve(socket, peer, ctx, limits, metrics).await;
+            connection::serve(socket, peer, ctx, limits, memory, metrics).await;
             drop(open);
             drop(permit);
             drop(done);

@@ -8,6 +8,7 @@
 use super::{off_thread, Context, Reply, NODE_ID};
 use crate::broker::{topic_name, TopicDescription};
 use crate::error::Error;
+use crate::log_safe;
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
@@ -111,7 +112,7 @@ fn by_name(broker: &crate::Broker, name: &str, allow_create: bool) -> MetadataRe
     match broker.create_topic(name, None, Default::default()) {
         Ok(t) => {
             tracing::info!(
-                topic = name,
+                topic = %log_safe::escape(name),
                 partitions = t.partitions,
                 "auto-created topic"
             );
@@ -123,7 +124,11 @@ fn by_name(broker: &crate::Broker, name: &str, allow_create: bool) -> MetadataRe
             None => failed(ResponseError::UnknownTopicOrPartition.code()),
         },
         Err(e) => {
-            tracing::warn!(topic = name, "auto-creating topic failed: {e}");
+            tracing::warn!(
+                topic = %log_safe::escape(name),
+                "auto-creating topic failed: {}",
+                log_safe::escape(&e)
+            );
             failed(e.kafka_code())
         }
     }

@@ -1,7 +1,8 @@
 //! Kafka request handlers: one file per API family, and [`dispatch`], the single place that
 //! turns a request frame into a [`Reply`].
 //!
-//! Dispatch order: header → version table → allocation guard → decode → handler. Anything
+//! Dispatch order: header → version table → allocation guard → memory reservation → decode →
+//! handler. Anything
 //! that fails before the handler closes the connection (that is what Kafka does with a request
 //! it cannot parse); handlers themselves never fail, they answer with Kafka error codes.
 //!
@@ -24,6 +25,7 @@ mod produce;
 
 use crate::broker::Broker;
 pub use crate::group::membership::ClientInfo;
+use crate::log_safe;
 use crate::protocol::{header, versions, ProtocolError};
 use bytes::Bytes;
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
@@ -95,13 +97,19 @@ pub struct Handled {
     pub version: i16,
     pub correlation_id: i32,
     pub reply: Reply,
+    /// The decoded bytes reserved for this request (`queued.max.request.bytes`): hold it
+    /// until the response is ready.
+    pub decoded_permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// Handles one request frame (without its length prefix). `Err` means: close the connection.
-pub async fn dispatch(
+/// With `decoded`, what the guard says the decoded request takes is reserved from it before
+/// decoding (and handed back in [`Handled::decoded_permit`]).
+pub(crate) async fn dispatch(
     ctx: &Context,
     peer: std::net::SocketAddr,
     frame: Bytes,
+    decoded: Option<&crate::server::memory::Budget>,
 ) -> Result<Handled, ProtocolError> {
     let fixed = header::fixed(&frame)?;
     if fixed.api_key == ApiKey::ApiVersions as i16
@@ -115,6 +123,7 @@ pub async fn dispatch(
             version: 0,
             correlation_id: fixed.correlation_id,
             reply: Reply::Now(api_versions::unsupported()),
+            decoded_permit: None,
         });
     }
     // An unknown API key closes the connection, as Kafka does: there is no response schema to
@@ -122,7 +131,13 @@ pub async fn dispatch(
     let request = header::parse(frame)?;
     let (api_key, version) = (request.api_key, request.header.request_api_version);
     let correlation_id = request.header.correlation_id;
-    tracing::trace!(api = ?api_key, version, correlation_id, client = ?request.header.client_id, "request");
+    tracing::trace!(
+        api = ?api_key,
+        version,
+        correlation_id,
+        client = %log_safe::escape(request.header.client_id.as_ref().map_or("", |c| c.as_str())),
+        "request"
+    );
     let Some(supported) = versions::range(api_key) else {
         return Err(ProtocolError::NotImplemented {
             api: api_key,
@@ -138,6 +153,7 @@ pub async fn dispatch(
                 version,
                 correlation_id,
                 reply: Reply::Now(body),
+                decoded_permit: None,
             }),
             None => Err(ProtocolError::UnsupportedVersion {
                 api: api_key,
@@ -155,13 +171,22 @@ pub async fn dispatch(
             .map_or_else(String::new, |c| c.to_string()),
         client_host: format!("/{}", peer.ip()),
     };
-    let decoded = crate::protocol::decode_body(api_key, version, request.body)?;
-    let reply = handle(ctx, version, decoded, client).await?;
+    let walked = crate::protocol::check_body(api_key, version, &request.body)?;
+    let decoded_permit = match decoded {
+        Some(pool) => {
+            pool.acquire(walked.decoded.saturating_add(request.decoded_bytes))
+                .await
+        }
+        None => None,
+    };
+    let body = crate::protocol::decode_checked(api_key, version, request.body)?;
+    let reply = handle(ctx, version, body, client).await?;
     Ok(Handled {
         api_key,
         version,
         correlation_id,
         reply,
+        decoded_permit,
     })
 }
 

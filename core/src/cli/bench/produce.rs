@@ -29,7 +29,7 @@ pub async fn run(c: &Common) -> anyhow::Result<Report> {
                 Ok(_) => latency.saturating_record(micros(sent.elapsed())),
                 Err(e) => {
                     errors += 1;
-                    tracing::warn!("record failed: {e}");
+                    tracing::warn!("record failed: {}", strom::log_safe::escape(&e));
                 }
             }
         }
@@ -66,7 +66,7 @@ pub async fn run(c: &Common) -> anyhow::Result<Report> {
             Ok(_) => {}
             Err(e) => {
                 errors += 1;
-                tracing::warn!("send failed: {e}");
+                tracing::warn!("send failed: {}", strom::log_safe::escape(&e));
             }
         }
         if i.is_multiple_of(4096) {

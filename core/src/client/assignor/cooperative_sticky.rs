@@ -224,7 +224,7 @@ impl<'a> Plan<'a> {
                     *slot = (g, Some(i));
                 } else if g == slot.0 && slot.1 != Some(i) {
                     tracing::warn!(
-                        topic = self.topics[tp.0],
+                        topic = %crate::log_safe::escape(&self.topics[tp.0]),
                         partition = tp.1,
                         generation = g,
                         "consumers claim the partition in the same generation; voiding the claims"

@@ -241,7 +241,7 @@ impl Fetcher {
         match result {
             Ok(parts) => self.file(parts),
             Err(e) => {
-                tracing::debug!(node, "fetch failed: {e}");
+                tracing::debug!(node, "fetch failed: {}", crate::log_safe::escape(&e));
                 if e.is_retriable() {
                     let cluster = Arc::clone(&self.cluster);
                     // Leaders may have moved: learn before the next fetch.

@@ -346,7 +346,7 @@ impl Membership {
                         }
                     },
                     Ok(_) => {}
-                    Err(e) => tracing::debug!("heartbeat failed: {e}"),
+                    Err(e) => tracing::debug!("heartbeat failed: {}", crate::log_safe::escape(&e)),
                 }
             }
         }));
@@ -363,7 +363,11 @@ impl Membership {
             return;
         }
         if let Err(e) = self.send_leave(&g.member_id).await {
-            tracing::debug!("leaving group {} failed: {e}", self.group_id);
+            tracing::debug!(
+                "leaving group {} failed: {}",
+                crate::log_safe::escape(&self.group_id),
+                crate::log_safe::escape(&e)
+            );
         }
         *self.generation.lock() = Generation::none();
     }

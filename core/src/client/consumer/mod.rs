@@ -363,7 +363,10 @@ impl Consumer {
         if self.config.enable_auto_commit {
             let offsets = self.positions_of(partitions);
             if let Err(e) = self.commit_offsets(offsets).await {
-                tracing::warn!("committing before the rebalance failed: {e}");
+                tracing::warn!(
+                    "committing before the rebalance failed: {}",
+                    crate::log_safe::escape(&e)
+                );
             }
         }
         if let Some(l) = self.listener.as_mut() {
@@ -647,7 +650,7 @@ impl Consumer {
         }
         if self.config.enable_auto_commit && !self.assignment().is_empty() {
             if let Err(e) = self.commit_sync().await {
-                tracing::warn!("final commit failed: {e}");
+                tracing::warn!("final commit failed: {}", crate::log_safe::escape(&e));
             }
         }
         if let Some(m) = self.membership.as_mut() {

@@ -39,7 +39,7 @@ impl Sender {
         let producer = match self.producer_fields().await {
             Ok(p) => p,
             Err(e) => {
-                tracing::error!("producer cannot start: {e}");
+                tracing::error!("producer cannot start: {}", crate::log_safe::escape(&e));
                 self.accumulator.close();
                 self.accumulator.fail_all(&e);
                 return;
@@ -123,7 +123,10 @@ impl Sender {
     async fn refresh_metadata(&self) {
         let topics = self.accumulator.topic_names();
         if let Err(e) = self.cluster.refresh(&topics).await {
-            tracing::debug!("producer metadata refresh failed: {e}");
+            tracing::debug!(
+                "producer metadata refresh failed: {}",
+                crate::log_safe::escape(&e)
+            );
         }
         for t in self.cluster.topics() {
             self.accumulator.add_topic(&t.name, t.partitions.len());

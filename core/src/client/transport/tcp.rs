@@ -294,7 +294,11 @@ async fn read_responses(
         let _ = waiter.send(result);
     };
     shared.alive.store(false, Ordering::Release);
-    tracing::debug!(%address, %reason, "connection ended");
+    tracing::debug!(
+        %address,
+        reason = %crate::log_safe::escape(&reason),
+        "connection ended"
+    );
     let waiting: Vec<_> = shared.waiting.lock().drain().collect();
     for (_, (_, _, waiter)) in waiting {
         let _ = waiter.send(Err(ClientError::Disconnected {

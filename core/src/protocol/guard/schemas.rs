@@ -8,7 +8,7 @@ use kafka_protocol::messages::ApiKey;
 const MAX: i16 = i16::MAX;
 /// The `flexible_from` of a message with no flexible version. (At version `i16::MAX` the
 /// walk would read a tag section, but no decoder accepts that version.)
-const NEVER: i16 = i16::MAX;
+pub(super) const NEVER: i16 = i16::MAX;
 
 const fn field(ty: Ty, min: i16, max: i16) -> Field {
     Field {
@@ -35,6 +35,11 @@ const fn tagged(tag: u32, min: i16, ty: Ty) -> Field {
         tag: Some(tag),
     }
 }
+
+// The request header's fields, by header version (see `walk_header`).
+pub(super) const ALL_INT16: Field = all(Ty::Int16);
+pub(super) const ALL_INT32: Field = all(Ty::Int32);
+pub(super) const CLIENT_ID_STR: Field = since(1, Ty::Int16Str);
 
 /// The schema of requests of `api_key`.
 pub(super) fn of(api_key: ApiKey) -> Option<Schema> {

@@ -895,3 +895,192 @@ fn group_and_admin_garbage_never_panics_or_over_allocates() {
         }
     }
 }
+
+/// The element fields of the first struct array among `fields`.
+fn first_array(fields: &'static [Field]) -> &'static [Field] {
+    fields
+        .iter()
+        .find_map(|f| match f.ty {
+            Ty::Array(inner) => Some(inner),
+            _ => None,
+        })
+        .unwrap()
+}
+
+fn top(api_key: ApiKey) -> &'static [Field] {
+    schemas::of(api_key).unwrap().fields
+}
+
+#[test]
+fn in_memory_sizes_are_lower_bounds_of_the_decoded_structs() {
+    use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
+    use kafka_protocol::messages::offset_delete_request::{
+        OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
+    };
+    use std::mem::size_of;
+    assert_eq!(Ty::Str.in_memory(true), size_of::<StrBytes>());
+    assert_eq!(Ty::Str.in_memory(true), size_of::<Option<TopicName>>());
+    assert_eq!(Ty::Bytes.in_memory(true), size_of::<Option<Bytes>>());
+    let fetch_topic = first_array(top(ApiKey::Fetch));
+    let produce_topic = first_array(top(ApiKey::Produce));
+    let offset_delete_topic = first_array(top(ApiKey::OffsetDelete));
+    // Only OffsetDelete has no flexible version, so no tagged-field maps.
+    let cases: [(&str, &'static [Field], usize); 8] = [
+        (
+            "MetadataRequestTopic",
+            first_array(top(ApiKey::Metadata)),
+            size_of::<MetadataRequestTopic>(),
+        ),
+        ("FetchTopic", fetch_topic, size_of::<FetchTopic>()),
+        (
+            "FetchPartition",
+            first_array(fetch_topic),
+            size_of::<FetchPartition>(),
+        ),
+        (
+            "TopicProduceData",
+            produce_topic,
+            size_of::<TopicProduceData>(),
+        ),
+        (
+            "PartitionProduceData",
+            first_array(produce_topic),
+            size_of::<PartitionProduceData>(),
+        ),
+        (
+            "JoinGroupRequestProtocol",
+            first_array(top(ApiKey::JoinGroup)),
+            size_of::<JoinGroupRequestProtocol>(),
+        ),
+        (
+            "OffsetDeleteRequestTopic",
+            offset_delete_topic,
+            size_of::<OffsetDeleteRequestTopic>(),
+        ),
+        (
+            "OffsetDeleteRequestPartition",
+            first_array(offset_delete_topic),
+            size_of::<OffsetDeleteRequestPartition>(),
+        ),
+    ];
+    for (what, fields, real) in cases {
+        let est = struct_in_memory(fields, !what.starts_with("OffsetDelete"));
+        // A lower bound (padding is not counted), but a close one.
+        assert!(
+            est <= real && est * 10 >= real * 7,
+            "{what}: {est} vs {real}"
+        );
+    }
+}
+
+/// A ListGroups v5 body whose states filter holds `n` empty compact strings.
+fn empty_strings(n: usize) -> Vec<u8> {
+    let mut body = Vec::with_capacity(n + 8);
+    let mut count = n as u32 + 1;
+    while count >= 0x80 {
+        body.push((count as u8) | 0x80);
+        count >>= 7;
+    }
+    body.push(count as u8);
+    body.extend(std::iter::repeat_n(1u8, n)); // compact length 0 + 1
+    body.extend_from_slice(&[1, 0]); // empty types filter, no tagged fields
+    body
+}
+
+#[test]
+fn bounds_the_decoded_size_not_only_the_counts() {
+    // Issue 13 item 9: a frame of empty compact strings decodes 32 times larger.
+    let n = 4 << 20;
+    let body = empty_strings(n);
+    match walk(ApiKey::ListGroups, 5, &body) {
+        Err(GuardError::TooLarge { budget, .. }) => {
+            assert_eq!(budget, decode_budget(body.len()));
+            assert!(budget < 64 << 20);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A few thousand of them are fine, and the count is what the decoder allocates.
+    let body = empty_strings(1000);
+    let walked = walk(ApiKey::ListGroups, 5, &body).unwrap();
+    assert_eq!(walked.consumed, body.len());
+    assert_eq!(walked.decoded, 1000 * std::mem::size_of::<StrBytes>());
+    let decoded = ListGroupsRequest::decode(&mut Bytes::from(body), 5).unwrap();
+    assert_eq!(decoded.states_filter.len(), 1000);
+
+    // Distinct unknown tagged fields each become a map entry.
+    let mut body = vec![0x80, 0x80, 0x04]; // 65536 tagged fields
+    for tag in 0u32..65536 {
+        body.extend_from_slice(&[
+            (tag as u8) | 0x80,
+            ((tag >> 7) as u8) | 0x80,
+            (tag >> 14) as u8,
+        ]);
+        body.push(0); // size 0
+    }
+    assert!(matches!(
+        walk(ApiKey::ListGroups, 3, &body),
+        Err(GuardError::TooLarge { .. })
+    ));
+    // A handful pass.
+    let body = [3, 1, 0, 2, 0, 3, 0];
+    let walked = walk(ApiKey::ListGroups, 3, &body).unwrap();
+    assert_eq!(walked.consumed, body.len());
+    assert!(walked.decoded >= 3 * 36, "{walked:?}");
+
+    // The hard cap holds whatever the frame size.
+    assert_eq!(decode_budget(usize::MAX), MAX_DECODED_BYTES);
+    assert_eq!(decode_budget(0), DECODE_FLOOR);
+}
+
+#[test]
+fn refuses_strings_longer_than_kafka_allows() {
+    let topic = |len: usize| {
+        MetadataRequest::default().with_topics(Some(vec![MetadataRequestTopic::default()
+            .with_name(Some(TopicName(StrBytes::from_string("t".repeat(len)))))]))
+    };
+    let mut ok = BytesMut::new();
+    topic(MAX_STRING_BYTES).encode(&mut ok, 12).unwrap();
+    assert_eq!(check(ApiKey::Metadata, 12, &ok).unwrap(), ok.len());
+    let mut long = BytesMut::new();
+    topic(MAX_STRING_BYTES + 1).encode(&mut long, 12).unwrap();
+    assert!(matches!(
+        check(ApiKey::Metadata, 12, &long),
+        Err(GuardError::StringTooLong { len: 32768, .. })
+    ));
+}
+
+#[test]
+fn walks_request_headers_and_bounds_their_tagged_fields() {
+    for (header_version, tags) in [(1, 0), (2, 0), (2, 3)] {
+        let mut h = RequestHeader::default()
+            .with_request_api_key(3)
+            .with_request_api_version(12)
+            .with_correlation_id(7)
+            .with_client_id(Some(StrBytes::from_static_str("client")));
+        for t in 0..tags {
+            h.unknown_tagged_fields
+                .insert(100 + t, Bytes::from_static(b"x"));
+        }
+        let mut buf = BytesMut::new();
+        h.encode(&mut buf, header_version).unwrap();
+        let len = buf.len();
+        buf.extend_from_slice(b"body");
+        let walked = walk_header(header_version, &buf).unwrap();
+        assert_eq!(walked.consumed, len, "v{header_version} with {tags} tags");
+        assert_eq!(walked.decoded > 0, tags > 0);
+    }
+    let mut frame = vec![0, 3, 0, 12, 0, 0, 0, 7, 0xff, 0xff]; // null client id
+    frame.extend_from_slice(&[0x80, 0x80, 0x04]); // 65536 tagged fields
+    for tag in 0u32..65536 {
+        frame.extend_from_slice(&[
+            (tag as u8) | 0x80,
+            ((tag >> 7) as u8) | 0x80,
+            (tag >> 14) as u8,
+        ]);
+        frame.push(0);
+    }
+    assert!(matches!(
+        walk_header(2, &frame),
+        Err(GuardError::TooLarge { .. })
+    ));
+}
