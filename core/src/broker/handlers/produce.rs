@@ -18,6 +18,7 @@ use super::{off_thread, Context, Reply};
 use crate::broker::topic_name;
 use crate::error::Error;
 use crate::log::{AppendInfo, PartitionLog};
+use crate::log_safe::escape;
 use kafka_protocol::messages::produce_response::{
     BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
 };
@@ -73,7 +74,7 @@ pub(super) async fn handle(ctx: &Context, version: i16, req: ProduceRequest) -> 
                         .and_then(|log| log.append(&records).map(|info| (info, log))),
                 };
                 if let Err(e) = &result {
-                    tracing::debug!(topic = %topic.name.0, partition = p.index, "produce refused: {e}");
+                    tracing::debug!(topic = %escape(&topic.name.0), partition = p.index, "produce refused: {}", escape(e));
                 }
                 out.push(Outcome {
                     topic: ti,
