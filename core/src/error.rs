@@ -54,6 +54,10 @@ pub enum Error {
     /// A partition count that is not allowed (zero, negative, or a decrease).
     #[error("invalid partitions: {0}")]
     InvalidPartitions(String),
+    /// A request that is well-formed but exceeds a limit of this broker (as Kafka answers a
+    /// CreateTopics over its per-request partition cap).
+    #[error("policy violation: {0}")]
+    PolicyViolation(String),
     /// A replication factor this cluster cannot provide.
     #[error("replication factor {0} is not possible: this cluster has one broker")]
     InvalidReplicationFactor(i32),
@@ -102,6 +106,7 @@ impl Error {
             Error::TopicExists(_) => ResponseError::TopicAlreadyExists,
             Error::UnknownTopicOrPartition { .. } => ResponseError::UnknownTopicOrPartition,
             Error::InvalidPartitions(_) => ResponseError::InvalidPartitions,
+            Error::PolicyViolation(_) => ResponseError::PolicyViolation,
             Error::InvalidConfig { .. } => ResponseError::InvalidConfig,
             Error::OutOfOrderSequence(_) => ResponseError::OutOfOrderSequenceNumber,
             Error::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
@@ -144,5 +149,6 @@ mod tests {
             Error::io("/x", std::io::Error::other("disk")).kafka_code(),
             56
         );
+        assert_eq!(Error::PolicyViolation("x".into()).kafka_code(), 44);
     }
 }

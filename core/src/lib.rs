@@ -7,11 +7,13 @@
 //! - [`runtime`]: the process-wide runtime the language bindings share.
 //! - [`server`]: the tokio TCP server that speaks the Kafka protocol.
 //! - [`error`]: the crate's error type and its mapping to Kafka error codes.
+//! - [`fd_budget`]: `RLIMIT_NOFILE`, raised at start, and the descriptors partitions need.
 
 pub mod broker;
 pub mod client;
 pub mod clock;
 pub mod error;
+pub mod fd_budget;
 pub mod group;
 pub mod log;
 pub mod protocol;
