@@ -146,11 +146,13 @@ fn a_topic_that_fails_half_way_is_undone() {
     }
     let outcome = std::panic::catch_unwind(|| {
         let broker = Broker::open(&mnt).unwrap();
+        let before = strom::error::storage_errors_total();
         // Five inodes a partition (directory, .log, .index, .timeindex, partition.metadata).
         let e = broker
             .create_topic("half", Some(200), Default::default())
             .unwrap_err();
         assert_eq!(e.kafka_code(), 56, "KAFKA_STORAGE_ERROR: {e}");
+        assert!(strom::error::storage_errors_total() > before, "counted");
         assert_eq!(partition_dirs(&mnt, "half"), 0, "every partition undone");
         assert!(broker.topic("half").is_none());
         // The inodes came back: a smaller topic fits.
