@@ -6,6 +6,9 @@
 
 use kafka_protocol::error::ResponseError;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::Instant;
 
 /// Result alias used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -61,6 +64,10 @@ pub enum Error {
     /// A partition count that is not allowed (zero, negative, or a decrease).
     #[error("invalid partitions: {0}")]
     InvalidPartitions(String),
+    /// A request that is well-formed but exceeds a limit of this broker (as Kafka answers a
+    /// CreateTopics over its per-request partition cap).
+    #[error("policy violation: {0}")]
+    PolicyViolation(String),
     /// A replication factor this cluster cannot provide.
     #[error("replication factor {0} is not possible: this cluster has one broker")]
     InvalidReplicationFactor(i32),
@@ -133,6 +140,7 @@ impl Error {
             Error::TopicExists(_) => ResponseError::TopicAlreadyExists,
             Error::UnknownTopicOrPartition { .. } => ResponseError::UnknownTopicOrPartition,
             Error::InvalidPartitions(_) => ResponseError::InvalidPartitions,
+            Error::PolicyViolation(_) => ResponseError::PolicyViolation,
             Error::InvalidConfig { .. } => ResponseError::InvalidConfig,
             Error::OutOfOrderSequence(_) => ResponseError::OutOfOrderSequenceNumber,
             Error::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
@@ -144,10 +152,89 @@ impl Error {
         }
     }
 
-    /// The numeric Kafka error code.
+    /// The numeric Kafka error code a client is answered with. Every handler and binding
+    /// turns errors into codes here, so this is the one spot where a storage error leaves for
+    /// a client: it is counted and logged (rate-limited) on the way.
     pub fn kafka_code(&self) -> i16 {
-        self.kafka_error().code()
+        let e = self.kafka_error();
+        if e == ResponseError::KafkaStorageError {
+            report_storage_error(self);
+        }
+        e.code()
     }
+}
+
+/// Storage errors answered to clients since the process started.
+static STORAGE_ERRORS: AtomicU64 = AtomicU64::new(0);
+/// At most one storage error WARN per this many milliseconds: a full disk fails every
+/// request, and one line per request would bury the log (and fill what is left of the disk).
+const STORAGE_WARN_INTERVAL_MS: u64 = 10_000;
+static STORAGE_WARNS: RateLimit = RateLimit::new(STORAGE_WARN_INTERVAL_MS);
+
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// Storage errors (KAFKA_STORAGE_ERROR) answered to clients since the process started, for
+/// the `strom_storage_errors_total` metric.
+pub fn storage_errors_total() -> u64 {
+    STORAGE_ERRORS.load(Ordering::Relaxed)
+}
+
+/// Lets one event through per interval and counts the ones it holds back. Lock-free: the
+/// callers are request handlers on every thread.
+#[derive(Debug)]
+struct RateLimit {
+    interval_ms: u64,
+    /// When the last event was let through, in milliseconds plus one (0: never).
+    last: AtomicU64,
+    suppressed: AtomicU64,
+}
+
+impl RateLimit {
+    const fn new(interval_ms: u64) -> Self {
+        RateLimit {
+            interval_ms,
+            last: AtomicU64::new(0),
+            suppressed: AtomicU64::new(0),
+        }
+    }
+
+    /// `Some(events held back since the last one let through)` when this one may go.
+    fn admit(&self, now_ms: u64) -> Option<u64> {
+        let now = now_ms.saturating_add(1);
+        let last = self.last.load(Ordering::Relaxed);
+        let due = last == 0 || now.saturating_sub(last) >= self.interval_ms;
+        // One winner per interval, even when many requests fail at once.
+        if due
+            && self
+                .last
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            return Some(self.suppressed.swap(0, Ordering::Relaxed));
+        }
+        self.suppressed.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+}
+
+fn report_storage_error(e: &Error) {
+    let total = STORAGE_ERRORS.fetch_add(1, Ordering::Relaxed) + 1;
+    let now = u64::try_from(epoch().elapsed().as_millis()).unwrap_or(u64::MAX);
+    let Some(suppressed) = STORAGE_WARNS.admit(now) else {
+        return;
+    };
+    // Debug-formatted: paths carry topic names, which clients choose; quoting keeps a name
+    // with a newline from forging a log line.
+    tracing::warn!(
+        error = ?e.to_string(),
+        total,
+        suppressed,
+        "storage error answered as KAFKA_STORAGE_ERROR (at most one line per {}s)",
+        STORAGE_WARN_INTERVAL_MS / 1000
+    );
 }
 
 #[cfg(test)]
@@ -175,5 +262,34 @@ mod tests {
             Error::io("/x", std::io::Error::other("disk")).kafka_code(),
             56
         );
+        assert_eq!(Error::PolicyViolation("x".into()).kafka_code(), 44);
+    }
+
+    #[test]
+    fn storage_warnings_are_rate_limited() {
+        let r = RateLimit::new(10_000);
+        assert_eq!(r.admit(5), Some(0), "the first one goes");
+        assert_eq!(r.admit(6), None);
+        assert_eq!(r.admit(10_004), None, "still inside the interval");
+        assert_eq!(
+            r.admit(10_005),
+            Some(2),
+            "the next one says how many were held back"
+        );
+        assert_eq!(r.admit(10_006), None);
+        let r = RateLimit::new(10_000);
+        assert_eq!(r.admit(0), Some(0), "time zero is not mistaken for never");
+        assert_eq!(r.admit(1), None);
+    }
+
+    #[test]
+    fn storage_errors_answered_are_counted() {
+        let before = storage_errors_total();
+        for _ in 0..3 {
+            Error::io("/x", std::io::Error::other("disk")).kafka_code();
+        }
+        let _ = Error::TopicExists("t".into()).kafka_code();
+        // Other tests may count theirs at the same time: at least these three.
+        assert!(storage_errors_total() >= before + 3);
     }
 }

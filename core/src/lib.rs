@@ -8,11 +8,13 @@
 //! - [`server`]: the tokio TCP server that speaks the Kafka protocol.
 //! - [`error`]: the crate's error type and its mapping to Kafka error codes.
 //! - [`log_safe`]: escaping and truncating client-supplied strings for log lines.
+//! - [`fd_budget`]: `RLIMIT_NOFILE`, raised at start, and the descriptors partitions need.
 
 pub mod broker;
 pub mod client;
 pub mod clock;
 pub mod error;
+pub mod fd_budget;
 pub mod group;
 pub mod log;
 pub mod log_safe;

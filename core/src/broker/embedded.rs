@@ -5,9 +5,12 @@
 use crate::broker::housekeeping::{self, HousekeepingReport, HousekeepingState};
 use crate::broker::metadata::{MetadataLog, MetadataRecord, METADATA_DIR};
 use crate::broker::topic_name;
-use crate::broker::topics::{parse_partition_dir, partition_dir_name, Topic, TopicDescription};
+use crate::broker::topics::{
+    parse_partition_dir, partition_dir_name, NewPartitions, Topic, TopicDescription,
+};
 use crate::clock::{self, Clock};
 use crate::error::{Error, Result};
+use crate::fd_budget;
 use crate::log::checkpoint::sync_dir;
 use crate::log::{AppendInfo, LogConfig, OpenOptions, PartitionLog, ReadResult, TopicConfigs};
 use parking_lot::{Mutex, RwLock};
@@ -92,6 +95,8 @@ impl Broker {
 
     pub fn open_with(dir: impl AsRef<Path>, config: BrokerConfig) -> Result<Broker> {
         let dir = dir.as_ref().to_path_buf();
+        // Every partition holds a descriptor: start with as many as the hard limit allows.
+        fd_budget::raise_nofile_limit();
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let lock_path = dir.join(LOCK_FILE);
         let lock = File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;
@@ -126,8 +131,12 @@ impl Broker {
         for (name, (id, partitions, configs)) in registry {
             let log_config = LogConfig::from_overrides(&configs)?;
             let logs = (0..partitions)
-                .map(|p| open_partition(&dir, &name, p, id, &log_config, &config.clock, clean))
-                .collect::<Result<Vec<_>>>()?;
+                .map(|p| {
+                    let pdir = dir.join(partition_dir_name(&name, p));
+                    open_partition(&pdir, id, &log_config, &config.clock, clean)
+                })
+                .collect::<Result<Vec<_>>>()
+                .map_err(explain_emfile)?;
             topics.insert(
                 name.clone(),
                 Arc::new(Topic {
@@ -212,30 +221,22 @@ impl Broker {
         let meta = self.inner.metadata.lock();
         let (partitions, log_config) = self.validate_new_topic(name, partitions, &configs)?;
         let id = Uuid::new_v4();
+        // All or nothing: the partitions exist before the record that creates them, and a
+        // failure on either side undoes them (dropping `created` removes them).
+        let created = NewPartitions::create(&self.inner.dir, name, 0..partitions, |pdir, _| {
+            open_partition(pdir, id, &log_config, &self.inner.config.clock, true)
+        })?;
         meta.append(&MetadataRecord::TopicCreated {
             name: name.to_string(),
             topic_id: id,
             partitions,
             configs: configs.clone(),
         })?;
-        let logs = (0..partitions)
-            .map(|p| {
-                open_partition(
-                    &self.inner.dir,
-                    name,
-                    p,
-                    id,
-                    &log_config,
-                    &self.inner.config.clock,
-                    true,
-                )
-            })
-            .collect::<Result<Vec<_>>>()?;
         let topic = Arc::new(Topic {
             name: name.to_string(),
             id,
             configs,
-            partitions: logs,
+            partitions: created.commit(),
         });
         let description = topic.describe();
         self.inner.topics.write().insert(name.to_string(), topic);
@@ -264,6 +265,8 @@ impl Broker {
                 reason: "collides with an existing topic that differs only in '.' vs '_'",
             });
         }
+        drop(topics);
+        fd_budget::check_new_partitions(partitions as u64)?;
         Ok((partitions, log_config))
     }
 
@@ -324,23 +327,17 @@ impl Broker {
             )));
         }
         check_partition_count(total)?;
+        fd_budget::check_new_partitions((total - current) as u64)?;
+        let log_config = LogConfig::from_overrides(&topic.configs)?;
+        let created = NewPartitions::create(&self.inner.dir, name, current..total, |pdir, _| {
+            open_partition(pdir, topic.id, &log_config, &self.inner.config.clock, true)
+        })?;
         meta.append(&MetadataRecord::PartitionsCreated {
             name: name.to_string(),
             total,
         })?;
-        let log_config = LogConfig::from_overrides(&topic.configs)?;
         let mut next = (*topic).clone();
-        for p in current..total {
-            next.partitions.push(open_partition(
-                &self.inner.dir,
-                name,
-                p,
-                topic.id,
-                &log_config,
-                &self.inner.config.clock,
-                true,
-            )?);
-        }
+        next.partitions.extend(created.commit());
         Ok(self.inner.publish(next))
     }
 
@@ -546,18 +543,33 @@ fn apply(registry: &mut BTreeMap<String, (Uuid, i32, TopicConfigs)>, change: Met
     }
 }
 
+/// Start-up ran out of descriptors: say which limit and what to do, not only "Too many open
+/// files" (a data directory written under a higher limit, or one from before strom checked).
+fn explain_emfile(e: Error) -> Error {
+    match e {
+        Error::Io { path, source }
+            if source.raw_os_error() == Some(rustix::io::Errno::MFILE.raw_os_error()) =>
+        {
+            let msg = format!(
+                "{source}: the open file limit is {} and each partition's segments hold a \
+                 descriptor; raise it (ulimit -n, LimitNOFILE=)",
+                fd_budget::nofile_limit().map_or("unlimited".to_string(), |l| l.to_string())
+            );
+            Error::io(path, std::io::Error::new(source.kind(), msg))
+        }
+        other => other,
+    }
+}
+
 fn open_partition(
-    dir: &Path,
-    topic: &str,
-    partition: i32,
+    pdir: &Path,
     id: Uuid,
     config: &LogConfig,
     clock: &Arc<dyn Clock>,
     clean_shutdown: bool,
 ) -> Result<Arc<PartitionLog>> {
-    let pdir = dir.join(partition_dir_name(topic, partition));
     let log = PartitionLog::open(
-        &pdir,
+        pdir,
         OpenOptions {
             config: config.clone(),
             clock: Arc::clone(clock),

@@ -91,7 +91,14 @@ impl MetadataLog {
         );
         let batch = records::encode_batch(&[rec], Compression::None)?;
         let info = self.log.append(&batch)?;
-        self.log.wait_durable(info.last_offset + 1)?;
+        if let Err(e) = self.log.wait_durable(info.last_offset + 1) {
+            // The caller is told the change failed, so it must not take effect at the next
+            // start either: cut the record back out (a half-created topic used to come back).
+            if let Err(undo) = self.log.truncate_to(info.base_offset) {
+                tracing::error!("cannot undo a metadata record whose fsync failed: {undo}");
+            }
+            return Err(e);
+        }
         Ok(info.base_offset)
     }
 

@@ -95,6 +95,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
         None => None,
     };
     let s = resolve(&args, file, std::env::vars())?;
+    // Before anything opens a file: every partition and every connection holds a descriptor.
+    let raised = strom::fd_budget::raise_nofile_limit();
     let broker = Broker::open_with(
         &s.data_dir,
         BrokerConfig {
@@ -109,8 +111,30 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .thread_name("strom")
         .build()
         .map_err(|e| Error::io(&s.data_dir, e))?;
+    warn_if_descriptors_are_short(raised, s.max_connections);
     runtime.block_on(serve(s, broker))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Warns when `max.connections` clients could not all connect next to the partitions open
+/// now: connections beyond the limit are refused by accept(), and topic creation by its
+/// descriptor budget, but an operator should hear about it at start rather than at peak.
+fn warn_if_descriptors_are_short(raised: strom::fd_budget::Raised, max_connections: usize) {
+    use strom::fd_budget;
+    let (Some(limit), Some(open)) = (raised.now, fd_budget::open_descriptors()) else {
+        return;
+    };
+    let wanted = open + max_connections as u64 + fd_budget::reserve(limit);
+    if wanted > limit {
+        tracing::warn!(
+            limit,
+            hard = ?raised.hard,
+            open,
+            max_connections,
+            "the open file limit leaves room for fewer than max.connections clients; raise it \
+             (ulimit -n, LimitNOFILE=) or lower max.connections"
+        );
+    }
 }
 
 async fn serve(s: Settings, broker: Broker) -> Result<()> {

@@ -1,129 +1,225 @@
-//! Memory-mapped sparse indexes of a segment: the offset index (relative offset u32, position
-//! u32) and the time index (timestamp i64, relative offset u32), both big-endian like Kafka's.
+//! Sparse indexes of a segment: the offset index (relative offset u32, position u32) and the
+//! time index (timestamp i64, relative offset u32), both big-endian like Kafka's.
 //!
-//! An index file is preallocated to its maximum size while its segment is active, so appends
-//! are stores into the map, and trimmed to its entries when the segment is sealed. Indexes are
-//! never trusted blindly: [`OffsetIndex::is_sane`] / [`TimeIndex::is_sane`] reject files that a
-//! crash or a bit flip left inconsistent, and the segment then rebuilds them from the log.
+//! The indexes of the active segment live in memory and reach their files only through
+//! ordinary writes (when the segment is flushed or sealed). They used to be preallocated sparse
+//! files written through a memory map, and on a full filesystem the first store into a page
+//! that could not be allocated raised SIGBUS and killed the broker without a log line; a write
+//! fails with ENOSPC instead, which the caller reports as a storage error and can retry.
+//! A sealed index is mapped read-only: its bytes are on disk, so reading it needs no new
+//! blocks, and strom never writes or truncates a file while a map of it exists. Neither state
+//! keeps the file open, so an index costs no file descriptor.
+//!
+//! Indexes are never trusted blindly: [`OffsetIndex::is_sane`] / [`TimeIndex::is_sane`] reject
+//! files that a crash or a bit flip left inconsistent, and the segment then rebuilds them from
+//! the log.
 #![allow(unsafe_code)]
 
 use crate::error::{Error, Result};
-use memmap2::MmapMut;
+use memmap2::Mmap;
 use std::fs::{File, OpenOptions};
+use std::io::Read;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-/// A fixed-width entry file behind an optional writable map.
+/// Where the entries are.
+#[derive(Debug)]
+enum Entries {
+    /// A sealed index: a read-only map of the file (`None` when it has no entries).
+    Mapped(Option<Mmap>),
+    /// A writable index: exactly the entries, in memory.
+    Owned(Vec<u8>),
+}
+
+/// A fixed-width entry file.
 #[derive(Debug)]
 struct EntryFile {
     path: PathBuf,
-    file: File,
-    map: Option<MmapMut>,
+    data: Entries,
     entry_size: usize,
     entries: usize,
     capacity: usize,
+    /// Length of the file on disk, `None` after a failed write left it unknown.
+    file_len: Option<u64>,
+    /// Leading entries that are in the file exactly as they are here.
+    clean: usize,
 }
 
 impl EntryFile {
     /// Opens (or creates) the file. Existing whole entries are kept; `capacity_bytes` of `None`
-    /// maps the file as it is (a sealed segment), `Some(n)` preallocates room for appends.
+    /// maps the file as it is (a sealed segment), `Some(n)` reads it into memory with room for
+    /// `n` bytes of entries (the active segment).
     fn open(path: &Path, entry_size: usize, capacity_bytes: Option<usize>) -> Result<Self> {
-        let file = OpenOptions::new()
+        let mut file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(path)
             .map_err(|e| Error::io(path, e))?;
-        let len = file.metadata().map_err(|e| Error::io(path, e))?.len() as usize;
-        let entries = len / entry_size;
-        let capacity = match capacity_bytes {
-            Some(max) => (max / entry_size).max(entries),
-            None => entries,
-        };
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let entries = usize::try_from(len)
+            .map_err(|_| Error::io(path, std::io::Error::other("index file too large")))?
+            / entry_size;
         let mut this = EntryFile {
             path: path.to_path_buf(),
-            file,
-            map: None,
+            data: Entries::Mapped(None),
             entry_size,
             entries,
-            capacity,
+            capacity: entries,
+            file_len: Some(len),
+            clean: entries,
         };
-        this.remap(capacity)?;
+        match capacity_bytes {
+            Some(max) => {
+                let mut buf = Vec::with_capacity(entries * entry_size);
+                (&mut file)
+                    .take((entries * entry_size) as u64)
+                    .read_to_end(&mut buf)
+                    .map_err(|e| Error::io(path, e))?;
+                // A file that shrank under us: keep what was read.
+                this.entries = buf.len() / entry_size;
+                this.clean = this.entries;
+                buf.truncate(this.entries * entry_size);
+                this.data = Entries::Owned(buf);
+                this.capacity = (max / entry_size).max(this.entries);
+            }
+            None => this.data = Entries::Mapped(map(&file, path, entries)?),
+        }
         Ok(this)
     }
 
-    /// Sets the file to exactly `capacity` entries and maps it.
-    fn remap(&mut self, capacity: usize) -> Result<()> {
-        self.map = None;
-        let bytes = (capacity * self.entry_size) as u64;
-        self.file
-            .set_len(bytes)
-            .map_err(|e| Error::io(&self.path, e))?;
-        self.capacity = capacity;
-        if capacity > 0 {
-            // SAFETY: the file is owned by this segment and opened read-write; strom never
-            // truncates it while this map is alive (remap drops the map first), so the mapped
-            // range stays backed by the file.
-            let map =
-                unsafe { MmapMut::map_mut(&self.file) }.map_err(|e| Error::io(&self.path, e))?;
-            self.map = Some(map);
+    fn bytes(&self) -> &[u8] {
+        match &self.data {
+            Entries::Mapped(Some(m)) => m,
+            Entries::Mapped(None) => &[],
+            Entries::Owned(v) => v,
         }
-        Ok(())
     }
 
     fn entry(&self, i: usize) -> &[u8] {
         let start = i * self.entry_size;
-        match &self.map {
-            Some(m) => &m[start..start + self.entry_size],
-            None => &[],
-        }
+        self.bytes()
+            .get(start..start + self.entry_size)
+            .unwrap_or(&[])
     }
 
     fn is_full(&self) -> bool {
         self.entries >= self.capacity
     }
 
+    /// Moves the entries into memory (dropping any map): every change happens there.
+    fn owned(&mut self) -> &mut Vec<u8> {
+        if let Entries::Mapped(_) = self.data {
+            let end = self.entries * self.entry_size;
+            let copy = self.bytes()[..end].to_vec();
+            self.data = Entries::Owned(copy);
+        }
+        match &mut self.data {
+            Entries::Owned(v) => v,
+            Entries::Mapped(_) => unreachable!("converted above"),
+        }
+    }
+
     fn push(&mut self, bytes: &[u8]) -> bool {
         if self.is_full() {
             return false;
         }
-        let start = self.entries * self.entry_size;
-        if let Some(m) = &mut self.map {
-            m[start..start + self.entry_size].copy_from_slice(bytes);
-            self.entries += 1;
-            true
-        } else {
-            false
-        }
+        self.owned().extend_from_slice(bytes);
+        self.entries += 1;
+        true
     }
 
     fn truncate_entries(&mut self, n: usize) {
         self.entries = self.entries.min(n);
-    }
-
-    fn flush(&self) -> Result<()> {
-        if let Some(m) = &self.map {
-            m.flush().map_err(|e| Error::io(&self.path, e))?;
+        self.clean = self.clean.min(self.entries);
+        let end = self.entries * self.entry_size;
+        if let Entries::Owned(v) = &mut self.data {
+            v.truncate(end);
+            // An index read from an old preallocated file can be megabytes of zeros.
+            if v.capacity() > 2 * v.len() + 4096 {
+                v.shrink_to_fit();
+            }
         }
-        self.file.sync_all().map_err(|e| Error::io(&self.path, e))
     }
 
-    /// Shrinks the file to its entries (a sealed segment takes no more).
+    fn is_dirty(&self) -> bool {
+        self.clean < self.entries || self.file_len != Some((self.entries * self.entry_size) as u64)
+    }
+
+    /// Brings the file up to the entries with plain writes and fsyncs it. A full disk fails
+    /// here with an error, and nothing is lost: the entries stay in memory for the next try.
+    fn write_out(&mut self) -> Result<()> {
+        if !self.is_dirty() {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let (size, clean) = (self.entry_size, self.clean);
+        let want = (self.entries * size) as u64;
+        let file_len = self.file_len;
+        // Never write a file that is mapped: drop the map first.
+        let data = self.owned();
+        let written = (|| {
+            let file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(&path)?;
+            file.write_all_at(&data[clean * size..], (clean * size) as u64)?;
+            if file_len.is_none_or(|l| l > want) {
+                file.set_len(want)?;
+            }
+            file.sync_data()
+        })();
+        match written {
+            Ok(()) => {
+                self.clean = self.entries;
+                self.file_len = Some(want);
+                Ok(())
+            }
+            Err(e) => {
+                // A partial write may have grown the file: cut it to size next time.
+                self.file_len = None;
+                Err(Error::io(&path, e))
+            }
+        }
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.write_out()
+    }
+
+    /// Writes the file out at exactly its entries and maps it read-only (a sealed segment
+    /// takes no more entries and keeps no memory or descriptor for them).
     fn trim(&mut self) -> Result<()> {
-        if let Some(m) = &self.map {
-            m.flush().map_err(|e| Error::io(&self.path, e))?;
+        self.write_out()?;
+        if let Entries::Owned(_) = self.data {
+            let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+            self.data = Entries::Mapped(map(&file, &self.path, self.entries)?);
         }
-        self.remap(self.entries)
-    }
-
-    /// Grows the file back to `capacity_bytes` for appends (reopening the active segment).
-    fn grow(&mut self, capacity_bytes: usize) -> Result<()> {
-        let cap = (capacity_bytes / self.entry_size).max(self.entries);
-        if cap != self.capacity {
-            self.remap(cap)?;
-        }
+        self.capacity = self.entries;
         Ok(())
     }
+
+    /// Makes room for `capacity_bytes` of entries (reopening or rebuilding a segment).
+    fn grow(&mut self, capacity_bytes: usize) -> Result<()> {
+        self.owned();
+        self.capacity = (capacity_bytes / self.entry_size).max(self.entries);
+        Ok(())
+    }
+}
+
+/// A read-only map of the first `entries` entries' file, `None` for an empty index.
+fn map(file: &File, path: &Path, entries: usize) -> Result<Option<Mmap>> {
+    if entries == 0 {
+        return Ok(None);
+    }
+    // SAFETY: the map is read-only and only ever covers bytes already in the file, so reading
+    // it allocates nothing and cannot fault on a full disk. strom changes an index file only
+    // through `EntryFile::write_out`, which drops the map first; segment deletion unlinks the
+    // file, which leaves a live map's pages intact.
+    let m = unsafe { Mmap::map(file) }.map_err(|e| Error::io(path, e))?;
+    Ok(Some(m))
 }
 
 fn be_u32(b: &[u8], at: usize) -> u32 {
@@ -241,7 +337,8 @@ impl OffsetIndex {
         self.inner.truncate_entries(0);
     }
 
-    pub fn flush(&self) -> Result<()> {
+    /// Writes and fsyncs entries not yet on disk (a no-op when there are none).
+    pub fn flush(&mut self) -> Result<()> {
         self.inner.flush()
     }
 
@@ -361,7 +458,8 @@ impl TimeIndex {
         self.inner.truncate_entries(0);
     }
 
-    pub fn flush(&self) -> Result<()> {
+    /// Writes and fsyncs entries not yet on disk (a no-op when there are none).
+    pub fn flush(&mut self) -> Result<()> {
         self.inner.flush()
     }
 
@@ -383,7 +481,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("0.index");
         let mut idx = OffsetIndex::open(&p, 100, Some(80)).unwrap();
-        assert_eq!(std::fs::metadata(&p).unwrap().len(), 80, "preallocated");
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().len(),
+            0,
+            "no sparse preallocation: nothing a page fault could fail to back"
+        );
         for i in 1..=10 {
             assert!(idx.append(100 + i * 10, i as u64 * 4096));
         }
@@ -400,11 +502,63 @@ mod tests {
         idx.truncate_to_position(4096 * 4);
         assert_eq!(idx.len(), 3);
         idx.trim().unwrap();
-        drop(idx);
         assert_eq!(std::fs::metadata(&p).unwrap().len(), 24, "trimmed");
+        assert!(idx.is_full(), "a sealed index takes no more entries");
+        assert_eq!(idx.lookup(125).unwrap().offset, 120, "read through the map");
+        drop(idx);
         let idx = OffsetIndex::open(&p, 100, None).unwrap();
         assert_eq!(idx.len(), 3);
         assert_eq!(idx.last().unwrap().position, 3 * 4096);
+    }
+
+    #[test]
+    fn active_entries_reach_the_file_on_flush_and_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("0.index");
+        let mut idx = OffsetIndex::open(&p, 0, Some(8000)).unwrap();
+        for i in 1..=5 {
+            idx.append(i * 10, i as u64 * 100);
+        }
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), 0, "in memory only");
+        idx.flush().unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), 40);
+        // Truncation and new entries rewrite only the tail.
+        idx.truncate_to_position(300);
+        idx.append(25, 250);
+        idx.flush().unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), 24);
+        drop(idx);
+        let mut idx = OffsetIndex::open(&p, 0, Some(8000)).unwrap();
+        assert_eq!(idx.len(), 3);
+        assert_eq!(idx.last().unwrap().offset, 25);
+        assert!(idx.is_sane(1 << 20));
+        // A sealed index reopened as the active one takes appends again.
+        idx.trim().unwrap();
+        idx.grow(8000).unwrap();
+        assert!(idx.append(40, 400));
+        idx.trim().unwrap();
+        drop(idx);
+        let idx = OffsetIndex::open(&p, 0, None).unwrap();
+        assert_eq!(idx.len(), 4);
+        assert_eq!(idx.lookup(39).unwrap().offset, 25);
+    }
+
+    #[test]
+    fn a_failed_write_out_keeps_the_entries_for_the_next_try() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("gone");
+        std::fs::create_dir(&sub).unwrap();
+        let p = sub.join("0.index");
+        let mut idx = OffsetIndex::open(&p, 0, Some(8000)).unwrap();
+        idx.append(10, 100);
+        // The directory vanishes: the write fails with an error, not a signal.
+        std::fs::remove_dir_all(&sub).unwrap();
+        let e = idx.trim().unwrap_err();
+        assert_eq!(e.kafka_code(), 56, "{e}");
+        assert_eq!(idx.len(), 1);
+        std::fs::create_dir(&sub).unwrap();
+        idx.trim().unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), 8);
     }
 
     #[test]
@@ -415,10 +569,19 @@ mod tests {
         idx.append(5, 100);
         idx.flush().unwrap();
         drop(idx);
-        // Reopened without trimming: the preallocated zeros count as entries.
-        let idx = OffsetIndex::open(&p, 0, Some(800)).unwrap();
+        // Older strom versions preallocated the active index: a crash left zeros after the
+        // entries, and those count as entries.
+        let f = OpenOptions::new().write(true).open(&p).unwrap();
+        f.set_len(800).unwrap();
+        drop(f);
+        let mut idx = OffsetIndex::open(&p, 0, Some(800)).unwrap();
         assert_eq!(idx.len(), 100);
         assert!(!idx.is_sane(1 << 20));
+        // The rebuild clears them and the file shrinks to the real entries.
+        idx.clear();
+        idx.append(5, 100);
+        idx.trim().unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), 8);
     }
 
     #[test]

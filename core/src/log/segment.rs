@@ -20,7 +20,8 @@ pub fn file_stem(base_offset: i64) -> String {
 /// Tunables a segment needs from its topic config.
 #[derive(Debug, Clone, Copy)]
 pub struct SegmentSettings {
-    /// `segment.index.bytes`: preallocated size of each index of the active segment.
+    /// `segment.index.bytes`: most bytes each index of the active segment holds; the segment
+    /// rolls when one is full.
     pub index_max_bytes: usize,
     /// `index.interval.bytes`: log bytes between offset index entries.
     pub index_interval_bytes: u64,
@@ -212,6 +213,9 @@ impl Segment {
     /// Walks every batch from the start, rebuilding both indexes; with `verify_crc`, cuts the
     /// file at the first batch that is torn, corrupt, or out of offset order.
     pub fn rescan(&mut self, verify_crc: bool) -> Result<Rescan> {
+        // A sealed index holds only the entries it had; a rebuild may need room for more.
+        self.offset_index.grow(self.settings.index_max_bytes)?;
+        self.time_index.grow(self.settings.index_max_bytes)?;
         self.offset_index.clear();
         self.time_index.clear();
         self.next_offset = self.base_offset;
@@ -470,13 +474,13 @@ impl Segment {
         self.time_index.grow(self.settings.index_max_bytes)
     }
 
-    /// fsyncs the data and the indexes.
+    /// fsyncs the data. The indexes are written and fsync'd when the segment is sealed. Those
+    /// of the active segment need not be: after a crash, recovery rescans the segment holding
+    /// the recovery point and every later one, and the active segment is always among them.
     pub fn flush(&self) -> Result<()> {
         self.log
             .sync_data()
-            .map_err(|e| Error::io(&self.log_path, e))?;
-        self.offset_index.flush()?;
-        self.time_index.flush()
+            .map_err(|e| Error::io(&self.log_path, e))
     }
 
     /// Removes the segment's files.

@@ -13,6 +13,8 @@
 //!   `TotalTimeMs`), `requests_rejected_total` (requests that closed their connection);
 //! - `network_received_bytes_total`, `network_sent_bytes_total`, `connections`,
 //!   `connections_total`;
+//! - `storage_errors_total` (KAFKA_STORAGE_ERROR answers, counted where errors become codes:
+//!   every client of the process, in-process ones included);
 //! - `partition_log_start_offset`, `partition_log_end_offset`, `partition_size_bytes`
 //!   `{topic,partition}`;
 //! - `group_committed_offset`, `group_lag` `{group,topic,partition}`.
@@ -146,6 +148,12 @@ impl Metrics {
                 "counter",
                 "Client connections accepted since start.",
                 load(&self.connections_total),
+            ),
+            (
+                "storage_errors_total",
+                "counter",
+                "Requests answered KAFKA_STORAGE_ERROR (disk full, I/O errors) since start.",
+                crate::error::storage_errors_total(),
             ),
         ];
         for (name, kind, help, value) in simple {
@@ -372,6 +380,24 @@ mod tests {
         assert!(text.contains("strom_connections 1\n"));
         assert!(text.contains("strom_connections_total 2\n"));
         drop(b);
+    }
+
+    #[test]
+    fn storage_errors_answered_are_a_counter() {
+        let e = crate::Error::io("/x", std::io::Error::other("No space left on device"));
+        assert_eq!(e.kafka_code(), 56);
+        let text = Metrics::default().render(None);
+        assert!(text.contains("# TYPE strom_storage_errors_total counter"));
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("strom_storage_errors_total "))
+            .unwrap_or_default();
+        let n: u64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        assert!(n >= 1, "{line}");
     }
 
     #[test]
