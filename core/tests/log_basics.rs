@@ -298,3 +298,30 @@ fn old_producer_timestamps_do_not_roll_every_append() {
         .unwrap();
     assert_eq!(log.segment_count(), 2);
 }
+
+#[test]
+fn sealed_segments_hold_no_descriptor_unless_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&[("segment.bytes", "400")]);
+    {
+        let log = open(dir.path(), cfg.clone(), clock(1_000), false);
+        for i in 0..40 {
+            log.append(&batch(&format!("b{i}"), 3, 40, 1_000, CODECS[0]))
+                .unwrap();
+        }
+        log.close().unwrap();
+    }
+    let log = open(dir.path(), cfg, clock(1_000), true);
+    let segments = log.segment_count();
+    assert!(segments > 10, "{segments}");
+    assert_eq!(log.open_files(), 1, "only the active segment after open");
+    // Reading old data opens its segment again; two idle passes close it.
+    let r = log.read(0, 1 << 20).unwrap();
+    assert!(!r.records.is_empty());
+    assert_eq!(log.open_files(), 2);
+    assert_eq!(log.close_idle_files(), 0, "read since the last pass");
+    assert_eq!(log.close_idle_files(), 1);
+    assert_eq!(log.open_files(), 1);
+    // Everything is still readable from the start.
+    assert_eq!(read_all(&log).len(), 120);
+}

@@ -30,6 +30,8 @@ pub struct HousekeepingReport {
     pub partition_failures: u64,
     /// Partitions whose compaction was skipped this pass because it failed recently.
     pub compactions_backed_off: u64,
+    /// Segment descriptors closed because nothing read them for a whole pass.
+    pub files_closed: u64,
 }
 
 /// Passes a partition's compaction waits after its n-th failure in a row: 1, 2, 4, … 32.
@@ -112,6 +114,7 @@ impl BrokerInner {
         if let Err(e) = log.checkpoint() {
             failed("checkpoint", e);
         }
+        report.files_closed += log.close_idle_files() as u64;
     }
 
     /// Whether `topic` is still the live topic of its name (not deleted or replaced).

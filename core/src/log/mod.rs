@@ -13,6 +13,7 @@ pub mod record_reader;
 pub mod records;
 pub mod retention;
 pub mod segment;
+pub mod segment_file;
 pub mod validate;
 pub(crate) mod varint;
 

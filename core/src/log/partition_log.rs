@@ -599,6 +599,26 @@ impl PartitionLog {
         Ok(())
     }
 
+    /// Closes the `.log` descriptors of sealed, fully durable segments that nothing read since
+    /// the last call (housekeeping calls it every pass); they reopen on the next read.
+    /// Returns how many were closed.
+    pub fn close_idle_files(&self) -> usize {
+        let durable = self.durability.durable();
+        let st = self.state.read();
+        let active = st.active().base_offset();
+        st.segments
+            .values()
+            .filter(|s| s.base_offset() != active && s.next_offset() <= durable)
+            .filter(|s| s.close_file_if_idle())
+            .count()
+    }
+
+    /// `.log` descriptors this partition holds open now.
+    pub fn open_files(&self) -> usize {
+        let st = self.state.read();
+        st.segments.values().filter(|s| s.file_is_open()).count()
+    }
+
     /// Blocks until every offset below `end` is fsync'd; concurrent callers share fsyncs.
     pub fn wait_durable(&self, end: i64) -> Result<()> {
         self.durability.wait_durable(end, || self.flush_appended())
@@ -627,7 +647,7 @@ impl PartitionLog {
             (st.log_end_offset(), files)
         };
         for (file, path) in files {
-            file.sync_data().map_err(|e| Error::io(path, e))?;
+            file?.sync_data().map_err(|e| Error::io(path, e))?;
         }
         Ok(end)
     }

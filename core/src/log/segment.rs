@@ -5,8 +5,9 @@
 use crate::error::{Error, Result};
 use crate::log::batch::{BatchHeader, HEADER_LEN};
 use crate::log::index::{OffsetIndex, TimeIndex};
+use crate::log::segment_file::SegmentFile;
 use bytes::{Bytes, BytesMut};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{IoSlice, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -49,7 +50,7 @@ pub struct Segment {
     log_path: PathBuf,
     index_path: PathBuf,
     time_index_path: PathBuf,
-    log: Arc<File>,
+    log: SegmentFile,
     size: u64,
     next_offset: i64,
     max_timestamp: i64,
@@ -100,13 +101,12 @@ impl Segment {
         settings: SegmentSettings,
         active: bool,
     ) -> Result<Segment> {
-        let log = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(&log_path)
-            .map_err(|e| Error::io(&log_path, e))?;
-        let size = log.metadata().map_err(|e| Error::io(&log_path, e))?.len();
+        let log = SegmentFile::open(log_path.clone())?;
+        let size = log
+            .get()?
+            .metadata()
+            .map_err(|e| Error::io(&log_path, e))?
+            .len();
         let cap = active.then_some(settings.index_max_bytes);
         let offset_index = OffsetIndex::open(&index_path, base_offset, cap)?;
         let time_index = TimeIndex::open(&time_index_path, base_offset, cap)?;
@@ -115,7 +115,7 @@ impl Segment {
             log_path,
             index_path,
             time_index_path,
-            log: Arc::new(log),
+            log,
             size,
             next_offset: base_offset,
             max_timestamp: -1,
@@ -154,6 +154,8 @@ impl Segment {
         };
         if !active {
             seg.seal()?;
+            // Recovered sealed data is on disk: its descriptor is opened again when read.
+            seg.log.close();
         }
         Ok((seg, outcome))
     }
@@ -274,6 +276,7 @@ impl Segment {
                 "recovery truncated the segment: {why}"
             );
             self.log
+                .get()?
                 .set_len(pos)
                 .map_err(|e| Error::io(&self.log_path, e))?;
             self.size = pos;
@@ -294,6 +297,7 @@ impl Segment {
             let n = ((end - at) as usize).min(CHUNK);
             chunk.resize(n, 0);
             self.log
+                .get()?
                 .read_exact_at(chunk, at)
                 .map_err(|e| Error::io(&self.log_path, e))?;
             crc = crc32c::crc32c_append(crc, chunk);
@@ -309,6 +313,7 @@ impl Segment {
         }
         let mut buf = [0u8; HEADER_LEN];
         self.log
+            .get()?
             .read_exact_at(&mut buf, pos)
             .map_err(|e| Error::io(&self.log_path, e))?;
         BatchHeader::parse(&buf).map(Some)
@@ -336,9 +341,11 @@ impl Segment {
     /// Appends whole batches (already validated, offsets assigned) with one vectored write.
     pub fn append(&mut self, data: &[IoSlice<'_>], batches: &[PendingBatch]) -> Result<()> {
         let start = self.size;
-        if let Err(e) = write_all_vectored(&self.log, data) {
+        if let Err(e) = write_all_vectored(&*self.log.get()?, data) {
             // Leave no partial batch behind: the log must stay a sequence of whole batches.
-            let _ = self.log.set_len(start);
+            if let Ok(f) = self.log.get() {
+                let _ = f.set_len(start);
+            }
             return Err(Error::io(&self.log_path, e));
         }
         let mut pos = start;
@@ -422,6 +429,7 @@ impl Segment {
         let want = avail.min(max_bytes.max(first_len).max(HEADER_LEN));
         let mut buf = BytesMut::zeroed(want);
         self.log
+            .get()?
             .read_exact_at(&mut buf, pos)
             .map_err(|e| Error::io(&self.log_path, e))?;
         let mut end = 0usize;
@@ -437,6 +445,7 @@ impl Segment {
             let total = h.total_len().min(avail);
             let mut whole = BytesMut::zeroed(total);
             self.log
+                .get()?
                 .read_exact_at(&mut whole, pos)
                 .map_err(|e| Error::io(&self.log_path, e))?;
             return Ok(whole.freeze());
@@ -449,6 +458,7 @@ impl Segment {
     pub fn truncate_to(&mut self, offset: i64) -> Result<()> {
         if let Some((pos, _)) = self.find(offset)? {
             self.log
+                .get()?
                 .set_len(pos)
                 .map_err(|e| Error::io(&self.log_path, e))?;
             self.size = pos;
@@ -479,6 +489,7 @@ impl Segment {
     /// the recovery point and every later one, and the active segment is always among them.
     pub fn flush(&self) -> Result<()> {
         self.log
+            .get()?
             .sync_data()
             .map_err(|e| Error::io(&self.log_path, e))
     }
@@ -525,8 +536,18 @@ impl Segment {
     pub fn indexes_full(&self) -> bool {
         self.offset_index.is_full() || self.time_index.is_full()
     }
-    pub fn log_file(&self) -> Arc<File> {
-        Arc::clone(&self.log)
+    pub fn log_file(&self) -> Result<Arc<File>> {
+        self.log.get()
+    }
+
+    /// Closes the `.log` descriptor if nothing read it since the last call; see
+    /// [`SegmentFile`]. The caller only asks for sealed segments with no unflushed data.
+    pub fn close_file_if_idle(&self) -> bool {
+        self.log.close_if_idle()
+    }
+
+    pub fn file_is_open(&self) -> bool {
+        self.log.is_open()
     }
     pub fn log_path(&self) -> &Path {
         &self.log_path
