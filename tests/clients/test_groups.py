@@ -339,7 +339,12 @@ def test_commit_on_revoke_during_rebalance(strom, bootstrap, members, client, ca
         assert {p: o for p, (o, _m) in committed.items()} == {p: per_partition for p in range(partitions)}, (
             f"{client}: the commit made on revoke (current generation, group PreparingRebalance) did not land: "
             f"committed {committed}; callback outcome {outcomes}; client log {failures[:3]}")
-        assert outcomes in ([], ["ok"]), outcomes
+        # The first revoke committed (checked above). Under load the group may rebalance once
+        # more before both members settle, which Kafka allows too; librdkafka then revokes a
+        # partition it was just given and has no position for, and its commit of that fails
+        # locally with _NO_OFFSET without reaching the broker. Anything else is a failure.
+        assert outcomes[:1] in ([], ["ok"]), outcomes
+        assert all("_NO_OFFSET" in o for o in outcomes[1:]), outcomes
         time.sleep(3)
         again += poll()
         assert not other.consumed, f"the new member re-consumed committed records: {other.consumed[:5]}"
