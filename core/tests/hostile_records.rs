@@ -5,8 +5,9 @@
 
 mod common;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use common::lying_batch::{compress, Codec, Field, LyingBatch, LyingRecord};
+use common::raw::{Client, Server};
 use kafka_protocol::messages::alter_configs_request::{AlterConfigsResource, AlterableConfig};
 use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
 use kafka_protocol::messages::delete_records_request::{
@@ -16,118 +17,25 @@ use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListO
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::produce_response::PartitionProduceResponse;
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use kafka_protocol::protocol::StrBytes;
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 use strom::log::records::{encode_batch, SimpleRecord};
-use strom::server::{self, ServerConfig};
-use strom::{Broker, BrokerConfig};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use strom::server::ServerConfig;
 
-const WAIT: Duration = Duration::from_secs(20);
 const CORRUPT_MESSAGE: i16 = 2;
 const INVALID_TOPIC: i16 = 17;
 const INVALID_TIMESTAMP: i16 = 32;
 const INVALID_CONFIG: i16 = 40;
 const INVALID_RECORD: i16 = 87;
 
-struct Server {
-    addr: SocketAddr,
-    broker: Broker,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<strom::Result<()>>,
+/// Raw requests of these tests, over the shared raw client.
+trait Requests {
+    async fn produce(&mut self, topic: &str, records: Vec<u8>) -> PartitionProduceResponse;
+    async fn list_offset(&mut self, topic: &str, timestamp: i64) -> (i16, i64, i64);
 }
 
-impl Server {
-    async fn start(dir: &Path) -> Server {
-        let broker = Broker::open_with(
-            dir,
-            BrokerConfig {
-                housekeeping_interval: None,
-                ..BrokerConfig::default()
-            },
-        )
-        .unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::run(
-            listener,
-            broker.clone(),
-            ServerConfig::default(),
-            async {
-                let _ = stopped.await;
-            },
-        ));
-        Server {
-            addr,
-            broker,
-            stop,
-            task,
-        }
-    }
-
-    async fn stop(self) {
-        self.stop_result().await.unwrap();
-    }
-
-    async fn stop_result(self) -> strom::Result<()> {
-        let _ = self.stop.send(());
-        tokio::time::timeout(WAIT, self.task)
-            .await
-            .unwrap()
-            .unwrap()
-    }
-
-    async fn client(&self) -> Client {
-        Client {
-            stream: TcpStream::connect(self.addr).await.unwrap(),
-            next_id: 1,
-        }
-    }
-}
-
-struct Client {
-    stream: TcpStream,
-    next_id: i32,
-}
-
-impl Client {
-    async fn call<Q: Encodable, R: Decodable>(&mut self, key: ApiKey, version: i16, req: &Q) -> R {
-        let id = self.next_id;
-        self.next_id += 1;
-        let header = RequestHeader::default()
-            .with_request_api_key(key as i16)
-            .with_request_api_version(version)
-            .with_correlation_id(id)
-            .with_client_id(Some(StrBytes::from_static_str("hostile-test")));
-        let mut buf = BytesMut::new();
-        header
-            .encode(&mut buf, key.request_header_version(version))
-            .unwrap();
-        req.encode(&mut buf, version).unwrap();
-        let mut out = (buf.len() as u32).to_be_bytes().to_vec();
-        out.extend_from_slice(&buf);
-        self.stream.write_all(&out).await.unwrap();
-        let mut frame = tokio::time::timeout(WAIT, async {
-            let mut len = [0u8; 4];
-            self.stream.read_exact(&mut len).await.unwrap();
-            let mut body = vec![0; u32::from_be_bytes(len) as usize];
-            self.stream.read_exact(&mut body).await.unwrap();
-            Bytes::from(body)
-        })
-        .await
-        .expect("no response in time");
-        let h = ResponseHeader::decode(&mut frame, key.response_header_version(version)).unwrap();
-        assert_eq!(h.correlation_id, id);
-        R::decode(&mut frame, version).unwrap()
-    }
-
+impl Requests for Client {
     /// Produce v9 (record errors and messages) of one batch to partition 0.
     async fn produce(&mut self, topic: &str, records: Vec<u8>) -> PartitionProduceResponse {
         let req = ProduceRequest::default()
@@ -321,7 +229,7 @@ fn lies() -> Vec<(&'static str, Vec<u8>, i16)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lying_batches_are_refused_and_nothing_is_stored() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start(dir.path(), ServerConfig::default()).await;
     server
         .broker
         .create_topic("t", Some(1), configs(&[]))
@@ -342,9 +250,9 @@ async fn lying_batches_are_refused_and_nothing_is_stored() {
     }
     let after = c.produce("t", good_batch(2)).await;
     assert_eq!((after.error_code, after.base_offset), (0, 3));
-    server.stop().await;
+    server.stop().await.unwrap();
     // Restarts with exactly the five good records.
-    let server = Server::start(dir.path()).await;
+    let server = Server::start(dir.path(), ServerConfig::default()).await;
     let log = server.broker.partition("t", 0).unwrap();
     assert_eq!(log.log_end_offset(), 5);
     let mut n = 0;
@@ -354,13 +262,13 @@ async fn lying_batches_are_refused_and_nothing_is_stored() {
     })
     .unwrap();
     assert_eq!(n, 5);
-    server.stop().await;
+    server.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn topic_rules_name_each_bad_record() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start(dir.path(), ServerConfig::default()).await;
     let b = &server.broker;
     b.create_topic(
         "compacted",
@@ -404,13 +312,13 @@ async fn topic_rules_name_each_bad_record() {
     assert_eq!(r.error_code, INVALID_TIMESTAMP);
     assert_eq!(c.list_offset("recent", -1).await.1, 0);
     assert_eq!(c.produce("recent", good_batch(1)).await.error_code, 0);
-    server.stop().await;
+    server.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lying_max_timestamp_is_fixed_as_kafka_does() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start(dir.path(), ServerConfig::default()).await;
     server
         .broker
         .create_topic("t", Some(1), configs(&[]))
@@ -431,13 +339,13 @@ async fn a_lying_max_timestamp_is_fixed_as_kafka_does() {
     h.validate(&stored[..h.total_len()]).unwrap();
     // Offsets by time see the real timestamps.
     assert_eq!(c.list_offset("t", ts + 15).await, (0, 2, ts + 20));
-    server.stop().await;
+    server.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_cannot_write_delete_or_trim_internal_topics() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start(dir.path(), ServerConfig::default()).await;
     let offsets = "__consumer_offsets";
     let mut c = server.client().await;
     // The first answer comes once the group coordinator has opened its topic.
@@ -518,7 +426,7 @@ async fn clients_cannot_write_delete_or_trim_internal_topics() {
     let log = server.broker.partition(offsets, 0).unwrap();
     assert_eq!(log.log_end_offset(), end_before);
     assert_eq!(log.log_start_offset(), 0);
-    server.stop().await;
+    server.stop().await.unwrap();
 }
 
 /// Appends `batch` (valid CRC, lying records) to the partition's last segment while the
@@ -550,7 +458,7 @@ async fn poisoned_stored_batches_never_stop_the_broker() {
     let dir = tempfile::tempdir().unwrap();
     let (plain_dir, compacted_dir, offsets_dir, groups_end);
     {
-        let server = Server::start(dir.path()).await;
+        let server = Server::start(dir.path(), ServerConfig::default()).await;
         let b = &server.broker;
         b.create_topic("plain", Some(1), configs(&[])).unwrap();
         b.create_topic(
@@ -567,7 +475,7 @@ async fn poisoned_stored_batches_never_stop_the_broker() {
         let offsets = b.partition("__consumer_offsets", 0).unwrap();
         offsets_dir = offsets.dir().to_path_buf();
         groups_end = offsets.log_end_offset();
-        server.stop().await;
+        server.stop().await.unwrap();
     }
     poison_on_disk(dir.path(), &plain_dir, 2, header_bomb());
     poison_on_disk(dir.path(), &compacted_dir, 2, header_bomb());
@@ -576,7 +484,7 @@ async fn poisoned_stored_batches_never_stop_the_broker() {
     poison_on_disk(dir.path(), &offsets_dir, groups_end, garbage.build());
 
     // Starts (the group replay skips the garbage), answers offsets by time, compacts.
-    let server = Server::start(dir.path()).await;
+    let server = Server::start(dir.path(), ServerConfig::default()).await;
     let b = &server.broker;
     assert_eq!(b.partition("plain", 0).unwrap().log_end_offset(), 3);
     let mut c = server.client().await;
@@ -596,8 +504,8 @@ async fn poisoned_stored_batches_never_stop_the_broker() {
     // New data still goes in after the poisoned batch.
     let r = c.produce("plain", good_batch(1)).await;
     assert_eq!((r.error_code, r.base_offset), (0, 3));
-    server.stop().await;
-    let server = Server::start(dir.path()).await;
+    server.stop().await.unwrap();
+    let server = Server::start(dir.path(), ServerConfig::default()).await;
     assert_eq!(
         server
             .broker
@@ -606,13 +514,13 @@ async fn poisoned_stored_batches_never_stop_the_broker() {
             .log_end_offset(),
         4
     );
-    server.stop().await;
+    server.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_failing_partition_does_not_stop_housekeeping_for_the_others() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path()).await;
+    let server = Server::start(dir.path(), ServerConfig::default()).await;
     let b = &server.broker;
     let mut c = server.client().await;
     let old = now_ms() - 3_600_000;
@@ -643,5 +551,5 @@ async fn one_failing_partition_does_not_stop_housekeeping_for_the_others() {
         );
     }
     // Closing reports the broken partition; the others close cleanly.
-    assert!(server.stop_result().await.is_err());
+    assert!(server.stop().await.is_err());
 }

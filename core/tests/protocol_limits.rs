@@ -6,171 +6,34 @@
 //! memory is the point, the process's peak RSS. Every wait is bounded.
 #![allow(clippy::unwrap_used)]
 
-use bytes::{Bytes, BytesMut};
+mod common;
+
+use bytes::Bytes;
+use common::raw::{encoded, frame, Server, WAIT};
+use common::{peak_growth_mib, reset_peak_rss};
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use kafka_protocol::protocol::StrBytes;
 use std::io::Write;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use strom::group::GroupConfig;
-use strom::server::{self, ServerConfig};
-use strom::{Broker, BrokerConfig};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
+use strom::server::ServerConfig;
 
-const WAIT: Duration = Duration::from_secs(10);
+/// A served broker in a temporary directory that lives as long as the test holds it.
+async fn start(config: ServerConfig) -> (Server, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    (Server::start(dir.path(), config).await, dir)
+}
 const MIB: u64 = 1024 * 1024;
 
 /// The memory checks read the whole process's RSS: one test at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-struct Server {
-    addr: SocketAddr,
-    _broker: Broker,
-    _stop: oneshot::Sender<()>,
-    _dir: tempfile::TempDir,
-}
-
-async fn start(config: ServerConfig) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = Broker::open_with(
-        dir.path(),
-        BrokerConfig {
-            housekeeping_interval: None,
-            ..BrokerConfig::default()
-        },
-    )
-    .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(server::run(listener, broker.clone(), config, async {
-        let _ = stopped.await;
-    }));
-    Server {
-        addr,
-        _broker: broker,
-        _stop: stop,
-        _dir: dir,
-    }
-}
-
-/// A request frame with its length prefix: the header of the right version for the API,
-/// with `client_id` as raw bytes, then `body`.
-fn frame(key: ApiKey, version: i16, correlation_id: i32, client_id: &[u8], body: &[u8]) -> Vec<u8> {
-    let mut f = Vec::with_capacity(body.len() + client_id.len() + 20);
-    f.extend_from_slice(&[0; 4]);
-    f.extend_from_slice(&(key as i16).to_be_bytes());
-    f.extend_from_slice(&version.to_be_bytes());
-    f.extend_from_slice(&correlation_id.to_be_bytes());
-    f.extend_from_slice(&(client_id.len() as i16).to_be_bytes());
-    f.extend_from_slice(client_id);
-    if key.request_header_version(version) >= 2 {
-        f.push(0); // no tagged fields
-    }
-    f.extend_from_slice(body);
-    let len = (f.len() - 4) as u32;
-    f[..4].copy_from_slice(&len.to_be_bytes());
-    f
-}
-
-fn encoded<R: Encodable>(req: &R, version: i16) -> Vec<u8> {
-    let mut buf = BytesMut::new();
-    req.encode(&mut buf, version).unwrap();
-    buf.to_vec()
-}
-
-struct Client {
-    stream: TcpStream,
-}
-
-impl Client {
-    async fn connect(server: &Server) -> Client {
-        Client {
-            stream: TcpStream::connect(server.addr).await.unwrap(),
-        }
-    }
-
-    async fn send(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).await.unwrap();
-    }
-
-    /// The next response frame within `within`; `None` on a timeout or a closed connection.
-    async fn frame_within(&mut self, within: Duration) -> Option<Bytes> {
-        tokio::time::timeout(within, async {
-            let mut len = [0u8; 4];
-            self.stream.read_exact(&mut len).await.ok()?;
-            let mut body = vec![0; u32::from_be_bytes(len) as usize];
-            self.stream.read_exact(&mut body).await.ok()?;
-            Some(Bytes::from(body))
-        })
-        .await
-        .ok()
-        .flatten()
-    }
-
-    async fn response<R: Decodable>(&mut self, key: ApiKey, version: i16, id: i32) -> R {
-        let mut f = self.frame_within(WAIT).await.expect("no response");
-        let header = ResponseHeader::decode(&mut f, key.response_header_version(version)).unwrap();
-        assert_eq!(header.correlation_id, id);
-        R::decode(&mut f, version).unwrap()
-    }
-
-    async fn call<Q: Encodable, R: Decodable>(
-        &mut self,
-        key: ApiKey,
-        version: i16,
-        id: i32,
-        client_id: &[u8],
-        req: &Q,
-    ) -> R {
-        self.send(&frame(key, version, id, client_id, &encoded(req, version)))
-            .await;
-        self.response(key, version, id).await
-    }
-
-    /// True once the server has closed the connection.
-    async fn closed_by_server(&mut self) -> bool {
-        let mut buf = [0u8; 64];
-        loop {
-            match tokio::time::timeout(WAIT, self.stream.read(&mut buf)).await {
-                Ok(Ok(0)) | Ok(Err(_)) => return true,
-                Ok(Ok(_)) => continue,
-                Err(_) => return false,
-            }
-        }
-    }
-}
-
-/// A field of /proc/self/status in KiB (VmRSS, VmHWM).
-fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
-}
-
-/// Resets the peak RSS to the current one (Linux: `5` in clear_refs) and returns it, in KiB.
-fn reset_peak_rss() -> u64 {
-    // Without the reset the peak only overstates growth: the bounds stay sound.
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-    status_kib("VmRSS")
-}
-
-/// How far the peak RSS rose above `base`, in MiB.
-fn peak_growth_mib(base: u64) -> u64 {
-    status_kib("VmHWM").saturating_sub(base) / 1024
-}
-
 async fn list_groups_ok(server: &Server) {
-    let mut c = Client::connect(server).await;
+    let mut c = server.client().await;
     let r: ListGroupsResponse = c
-        .call(
+        .call_as(
             ApiKey::ListGroups,
             5,
             9,
@@ -207,9 +70,9 @@ fn strings(n: usize, len: usize) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_that_would_decode_32_times_its_frame_closes_its_connection() {
     let _serial = SERIAL.lock().await;
-    let server = start(ServerConfig::default()).await;
+    let (server, _dir) = start(ServerConfig::default()).await;
     // A few thousand empty strings are a fine request.
-    let mut c = Client::connect(&server).await;
+    let mut c = server.client().await;
     c.send(&frame(ApiKey::ListGroups, 5, 1, b"t", &empty_strings(2000)))
         .await;
     let r: ListGroupsResponse = c.response(ApiKey::ListGroups, 5, 1).await;
@@ -218,7 +81,7 @@ async fn a_request_that_would_decode_32_times_its_frame_closes_its_connection() 
     // 24 MiB of them (under socket.request.max.bytes) would decode to 768 MiB.
     let attack = frame(ApiKey::ListGroups, 5, 2, b"t", &empty_strings(24 << 20));
     let base = reset_peak_rss();
-    let mut bad = Client::connect(&server).await;
+    let mut bad = server.client().await;
     bad.send(&attack).await;
     assert!(bad.closed_by_server().await, "connection left open");
     drop(attack);
@@ -232,14 +95,14 @@ async fn a_request_that_would_decode_32_times_its_frame_closes_its_connection() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_in_flight_share_queued_max_request_bytes_across_connections() {
     let _serial = SERIAL.lock().await;
-    let server = start(ServerConfig {
+    let (server, _dir) = start(ServerConfig {
         max_request_bytes: MIB as usize,
         queued_max_request_bytes: MIB as usize,
         ..ServerConfig::default()
     })
     .await;
     // One connection announces a frame of the whole budget and sends only its start.
-    let mut hog = Client::connect(&server).await;
+    let mut hog = server.client().await;
     hog.send(&(MIB as u32).to_be_bytes()).await;
     hog.send(&[0, 18, 0, 3, 0, 0, 0, 1]).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -252,7 +115,7 @@ async fn requests_in_flight_share_queued_max_request_bytes_across_connections() 
         b"waiting",
         &encoded(&ApiVersionsRequest::default(), 3),
     );
-    let mut other = Client::connect(&server).await;
+    let mut other = server.client().await;
     other.send(&api_versions).await;
     assert!(
         other
@@ -269,7 +132,7 @@ async fn requests_in_flight_share_queued_max_request_bytes_across_connections() 
 
     // A frame of nearly the whole budget, which decodes to more than the budget, still goes
     // through on its own.
-    let mut big = Client::connect(&server).await;
+    let mut big = server.client().await;
     let body = strings(100_000, 8);
     assert!(body.len() > 800_000 && body.len() < MIB as usize - 100);
     big.send(&frame(ApiKey::ListGroups, 5, 3, b"t", &body))
@@ -295,7 +158,7 @@ fn join(group: &[u8], member: &str, session_ms: i32) -> JoinGroupRequest {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn join_group_pending_members_are_capped_and_keep_little_of_the_client_id() {
     let _serial = SERIAL.lock().await;
-    let server = start(ServerConfig {
+    let (server, _dir) = start(ServerConfig {
         group: GroupConfig {
             max_size: 100,
             ..GroupConfig::default()
@@ -305,12 +168,12 @@ async fn join_group_pending_members_are_capped_and_keep_little_of_the_client_id(
     .await;
     let client_id = vec![b'c'; 30_000];
     let base = reset_peak_rss();
-    let mut c = Client::connect(&server).await;
+    let mut c = server.client().await;
     let mut codes = std::collections::BTreeMap::new();
     // 2,000 JoinGroups with an empty member id and a 30 KB client id: 60 MB of ids if kept.
     for i in 0..2000 {
         let r: JoinGroupResponse = c
-            .call(
+            .call_as(
                 ApiKey::JoinGroup,
                 5,
                 i,
@@ -334,7 +197,7 @@ async fn join_group_pending_members_are_capped_and_keep_little_of_the_client_id(
     assert!(grew < 40, "peak RSS grew {grew} MiB");
     // The broker serves on, and other groups still take members.
     let r: JoinGroupResponse = c
-        .call(
+        .call_as(
             ApiKey::JoinGroup,
             5,
             5000,
@@ -379,7 +242,7 @@ impl Write for Sink {
 async fn client_strings_in_log_lines_are_escaped_and_cut() {
     let _serial = SERIAL.lock().await;
     let logs = captured_logs();
-    let server = start(ServerConfig {
+    let (server, _dir) = start(ServerConfig {
         group: GroupConfig {
             min_session_timeout_ms: 10,
             initial_rebalance_delay_ms: 0,
@@ -388,12 +251,12 @@ async fn client_strings_in_log_lines_are_escaped_and_cut() {
         ..ServerConfig::default()
     })
     .await;
-    let mut c = Client::connect(&server).await;
+    let mut c = server.client().await;
     // A client id that would forge a line (it is logged at trace level with every request).
     let mut client_id = b"evil\nERROR forged by the client id ".to_vec();
     client_id.resize(20_000, b'x');
     let r: ApiVersionsResponse = c
-        .call(
+        .call_as(
             ApiKey::ApiVersions,
             3,
             1,
@@ -406,7 +269,7 @@ async fn client_strings_in_log_lines_are_escaped_and_cut() {
     let mut group = b"g\nWARN forged by the group id ".to_vec();
     group.resize(30_000, b'y');
     let r: JoinGroupResponse = c
-        .call(ApiKey::JoinGroup, 0, 2, b"t", &join(&group, "", 100))
+        .call_as(ApiKey::JoinGroup, 0, 2, b"t", &join(&group, "", 100))
         .await;
     assert_eq!(r.error_code, 0, "joined as the only member");
     let deadline = Instant::now() + WAIT;

@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod lying_batch;
+pub mod raw;
 
 use kafka_protocol::records::Compression;
 use std::path::Path;
@@ -123,4 +124,26 @@ impl ValidateStored for BatchHeader {
             self.base_offset
         );
     }
+}
+
+/// A field of /proc/self/status in KiB (VmRSS, VmHWM).
+pub fn status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// Resets the peak RSS to the current one (Linux: `5` in clear_refs) and returns it, in KiB.
+pub fn reset_peak_rss() -> u64 {
+    // Without the reset the peak only overstates growth: the bounds stay sound.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    status_kib("VmRSS")
+}
+
+/// How far the peak RSS rose above `base`, in MiB.
+pub fn peak_growth_mib(base: u64) -> u64 {
+    status_kib("VmHWM").saturating_sub(base) / 1024
 }
