@@ -76,6 +76,13 @@ pub(crate) fn read_i32(buf: &[u8], pos: &mut usize) -> Result<i32> {
 /// Reads a zigzag varlong (at most 10 bytes) at `*pos`, advancing it.
 #[inline]
 pub(crate) fn read_i64(buf: &[u8], pos: &mut usize) -> Result<i64> {
+    // Most timestamp deltas in a batch are small: one byte.
+    if let Some(&b) = buf.get(*pos) {
+        if b < 0x80 {
+            *pos += 1;
+            return Ok(i64::from(b >> 1) ^ -i64::from(b & 1));
+        }
+    }
     let z = read_unsigned(buf, pos, 10)?;
     Ok((z >> 1) as i64 ^ -((z & 1) as i64))
 }
