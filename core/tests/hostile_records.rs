@@ -10,6 +10,7 @@ use common::lying_batch::{compress, Codec, Field, LyingBatch, LyingRecord};
 use common::raw::{Client, Server};
 use kafka_protocol::messages::alter_configs_request::{AlterConfigsResource, AlterableConfig};
 use kafka_protocol::messages::create_partitions_request::CreatePartitionsTopic;
+use kafka_protocol::messages::create_topics_request::CreatableTopic;
 use kafka_protocol::messages::delete_records_request::{
     DeleteRecordsPartition, DeleteRecordsTopic,
 };
@@ -102,73 +103,98 @@ fn many_records_section(n: usize) -> Vec<u8> {
     single.repeat(n)
 }
 
-/// Every lie of the hostile-input report, with the code Kafka answers.
+/// Every lie of the hostile-input report, with the code Kafka answers: CORRUPT_MESSAGE for a
+/// CRC that does not match, INVALID_RECORD for anything wrong behind a valid CRC.
 fn lies() -> Vec<(&'static str, Vec<u8>, i16)> {
     let ts = now_ms();
     let mut out = Vec::new();
+    let mut b = LyingBatch::keyed(2, ts);
+    b.crc = Some(0x1234_5678);
+    out.push(("wrong CRC", b.build(), CORRUPT_MESSAGE));
+    // Two gzip members: a reader of one member counts 1 record, Java's and Python's read 3.
+    let mut first = LyingBatch::keyed(1, ts);
+    first.compress = None;
+    let mut rest = LyingBatch::keyed(3, ts);
+    rest.compress = None;
+    let mut payload = compress(Codec::Gzip, &first.build()[61..]);
+    payload.extend(compress(Codec::Gzip, &rest.build()[61..][..]));
+    let mut b = LyingBatch::keyed(1, ts);
+    b.compress = Some(Codec::Gzip);
+    b.payload = Some(payload);
+    out.push(("a second gzip member", b.build(), INVALID_RECORD));
+    let mut b = LyingBatch::keyed(2, ts);
+    let mut payload = compress(Codec::Zstd, &{
+        let mut plain = LyingBatch::keyed(2, ts);
+        plain.compress = None;
+        plain.build()[61..].to_vec()
+    });
+    payload.extend_from_slice(b"trailing bytes");
+    b.compress = Some(Codec::Zstd);
+    b.payload = Some(payload);
+    out.push(("bytes after the zstd frame", b.build(), INVALID_RECORD));
     let mut b = LyingBatch::keyed(1, ts);
     b.record_count = Some(5);
     b.last_offset_delta = Some(4);
-    out.push(("count 5 with 1 record", b.build(), CORRUPT_MESSAGE));
+    out.push(("count 5 with 1 record", b.build(), INVALID_RECORD));
     let mut b = LyingBatch::keyed(3, ts);
     b.record_count = Some(1);
     b.last_offset_delta = Some(0);
-    out.push(("count 1 with 3 records", b.build(), CORRUPT_MESSAGE));
+    out.push(("count 1 with 3 records", b.build(), INVALID_RECORD));
     let mut b = LyingBatch::keyed(1, ts);
     b.record_count = Some(i32::MAX);
     b.last_offset_delta = Some(i32::MAX - 1);
-    out.push(("count 2^31-1 in a tiny batch", b.build(), CORRUPT_MESSAGE));
+    out.push(("count 2^31-1 in a tiny batch", b.build(), INVALID_RECORD));
     let mut r = LyingRecord::new(None, Some(b"v"));
     r.key = Field::Lying(-5, Vec::new());
     out.push((
         "negative key length",
         LyingBatch::of(vec![r], ts).build(),
-        CORRUPT_MESSAGE,
+        INVALID_RECORD,
     ));
     let mut r = LyingRecord::new(Some(b"k"), None);
     r.value = Field::Lying(-2, Vec::new());
     out.push((
         "negative value length",
         LyingBatch::of(vec![r], ts).build(),
-        CORRUPT_MESSAGE,
+        INVALID_RECORD,
     ));
     let mut r = LyingRecord::new(Some(b"k"), None);
     r.value = Field::Lying(1000, b"short".to_vec());
     out.push((
         "value length past the record",
         LyingBatch::of(vec![r], ts).build(),
-        CORRUPT_MESSAGE,
+        INVALID_RECORD,
     ));
     out.push((
         "2^31-1 headers",
         with_header_count(i32::MAX),
-        CORRUPT_MESSAGE,
+        INVALID_RECORD,
     ));
-    out.push(("-3 headers", with_header_count(-3), CORRUPT_MESSAGE));
+    out.push(("-3 headers", with_header_count(-3), INVALID_RECORD));
     let mut r = LyingRecord::new(Some(b"k"), Some(b"v"));
     r.headers = vec![(Field::Null, Field::of(b"x"))];
     out.push((
         "null header key",
         LyingBatch::of(vec![r], ts).build(),
-        CORRUPT_MESSAGE,
+        INVALID_RECORD,
     ));
     let mut r = LyingRecord::new(Some(b"k"), Some(b"v"));
     r.length = Some(200);
     out.push((
         "record length past the batch",
         LyingBatch::of(vec![r], ts).build(),
-        CORRUPT_MESSAGE,
+        INVALID_RECORD,
     ));
     let mut r = LyingRecord::new(Some(b"k"), Some(b"v"));
     r.trailing = vec![1, 2, 3];
     out.push((
         "bytes after a record's fields",
         LyingBatch::of(vec![r], ts).build(),
-        CORRUPT_MESSAGE,
+        INVALID_RECORD,
     ));
     let mut b = LyingBatch::keyed(2, ts);
     b.section = Some(vec![0xff; 40]);
-    out.push(("garbage record section", b.build(), CORRUPT_MESSAGE));
+    out.push(("garbage record section", b.build(), INVALID_RECORD));
     for codec in [Codec::Gzip, Codec::Snappy, Codec::Lz4, Codec::Zstd] {
         let mut b = LyingBatch::keyed(2, ts);
         b.compress = Some(codec);
@@ -176,7 +202,7 @@ fn lies() -> Vec<(&'static str, Vec<u8>, i16)> {
         out.push((
             "garbage inside a valid-CRC payload",
             b.build(),
-            CORRUPT_MESSAGE,
+            INVALID_RECORD,
         ));
         // Valid compressed garbage: the codec is fine, the records inside are not.
         let mut b = LyingBatch::keyed(2, ts);
@@ -185,26 +211,26 @@ fn lies() -> Vec<(&'static str, Vec<u8>, i16)> {
         out.push((
             "garbage records in a valid payload",
             b.build(),
-            CORRUPT_MESSAGE,
+            INVALID_RECORD,
         ));
     }
     let mut b = LyingBatch::keyed(3, ts);
     b.compress = Some(Codec::Zstd);
     b.codec_id = Some(Codec::Gzip as i16);
-    out.push(("zstd payload named gzip", b.build(), CORRUPT_MESSAGE));
+    out.push(("zstd payload named gzip", b.build(), INVALID_RECORD));
     // A bomb: 80 MiB of valid records (10 M of them) in a small zstd payload, and a record
     // claiming a 1 GiB value.
     let mut b = LyingBatch::keyed(1, ts);
     let section = many_records_section(80 << 20 >> 3);
     b.payload = Some(compress(Codec::Zstd, &section));
     b.compress = Some(Codec::Zstd);
-    out.push(("decompression bomb", b.build(), CORRUPT_MESSAGE));
+    out.push(("decompression bomb", b.build(), INVALID_RECORD));
     let mut r = LyingRecord::new(Some(b"k"), None);
     r.value = Field::Lying(1 << 30, vec![0; 1024]);
     r.length = Some(1 << 30);
     let mut b = LyingBatch::of(vec![r], ts);
     b.compress = Some(Codec::Zstd);
-    out.push(("record claiming 1 GiB", b.build(), CORRUPT_MESSAGE));
+    out.push(("record claiming 1 GiB", b.build(), INVALID_RECORD));
     let mut b = LyingBatch::keyed(2, ts);
     b.records[1].offset_delta = Some(0);
     out.push(("repeated offset delta", b.build(), INVALID_RECORD));
@@ -330,7 +356,12 @@ async fn a_lying_max_timestamp_is_fixed_as_kafka_does() {
         r.timestamp_delta = i as i64 * 10;
     }
     b.max_timestamp = Some(1);
-    b.attributes = 1 << 3; // claims LogAppendTime on a CreateTime topic
+    let mut lat = b.clone();
+    lat.attributes = 1 << 3; // claims LogAppendTime on a CreateTime topic: Kafka refuses it
+    assert_eq!(
+        c.produce("t", lat.build()).await.error_code,
+        INVALID_TIMESTAMP
+    );
     assert_eq!(c.produce("t", b.build()).await.error_code, 0);
     let stored = server.broker.read("t", 0, 0, 1 << 20).unwrap().records;
     let h = strom::log::batch::BatchHeader::parse(&stored).unwrap();
@@ -388,6 +419,65 @@ async fn clients_cannot_write_delete_or_trim_internal_topics() {
         )
         .await;
     assert_eq!(alter.responses[0].error_code, INVALID_CONFIG);
+
+    let configs_of = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                AlterableConfig::default()
+                    .with_name(s(k))
+                    .with_value(Some(s(v)))
+            })
+            .collect::<Vec<_>>()
+    };
+    let alter: AlterConfigsResponse = c
+        .call(
+            ApiKey::AlterConfigs,
+            1,
+            &AlterConfigsRequest::default().with_resources(vec![AlterConfigsResource::default()
+                .with_resource_type(2)
+                .with_resource_name(s(offsets))
+                .with_configs(configs_of(&[
+                    ("cleanup.policy", "compact"),
+                    ("max.message.bytes", "1"),
+                ]))]),
+        )
+        .await;
+    assert_eq!(
+        alter.responses[0].error_code, INVALID_CONFIG,
+        "a limit that breaks the broker's own commits"
+    );
+    let alter: AlterConfigsResponse = c
+        .call(
+            ApiKey::AlterConfigs,
+            1,
+            &AlterConfigsRequest::default().with_resources(vec![AlterConfigsResource::default()
+                .with_resource_type(2)
+                .with_resource_name(s(offsets))
+                .with_configs(configs_of(&[
+                    ("cleanup.policy", "compact"),
+                    ("segment.bytes", "1048576"),
+                ]))]),
+        )
+        .await;
+    assert_eq!(
+        alter.responses[0].error_code, 0,
+        "segment layout stays an admin's"
+    );
+
+    let create: CreateTopicsResponse = c
+        .call(
+            ApiKey::CreateTopics,
+            5,
+            &CreateTopicsRequest::default()
+                .with_topics(vec![CreatableTopic::default()
+                    .with_name(TopicName(s("__transaction_state")))
+                    .with_num_partitions(1)
+                    .with_replication_factor(1)])
+                .with_timeout_ms(5000),
+        )
+        .await;
+    assert_eq!(create.topics[0].error_code, INVALID_TOPIC);
 
     let parts: CreatePartitionsResponse = c
         .call(

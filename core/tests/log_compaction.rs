@@ -195,7 +195,9 @@ fn a_full_key_map_compacts_only_what_it_covers() {
     };
     // Room for 10 keys: the map stops at k10 (offset 50), so only k0..k9's older values go
     // and nothing past what the map knows is touched.
-    let small = log.clean_within(10 * 32).unwrap();
+    let small = log
+        .clean_within(10 * strom::log::cleaner::BYTES_PER_ENTRY)
+        .unwrap();
     assert_eq!(small.records_removed, 40, "{small:?}");
     assert_eq!(latest_survive(&log), 160);
     // With the default budget every other superseded record in a sealed segment goes too.
@@ -203,4 +205,66 @@ fn a_full_key_map_compacts_only_what_it_covers() {
     assert!(full.records_removed >= 100, "{full:?}");
     let left = latest_survive(&log);
     assert_eq!(left as u64, 160 - full.records_removed);
+}
+
+#[test]
+fn compaction_keeps_the_surviving_records_byte_for_byte() {
+    use bytes::Bytes;
+    use strom::client::records::{split_batches, BatchBuilder, ProducerFields};
+    use strom::log::batch::Codec;
+    for codec in [
+        Codec::None,
+        Codec::Gzip,
+        Codec::Snappy,
+        Codec::Lz4,
+        Codec::Zstd,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(
+            dir.path(),
+            compacting(&[("segment.bytes", "100")]),
+            clock(20_000),
+            false,
+        );
+        // One batch: k's old value, then k's new value with two headers of the same key, as
+        // Java's `Headers.add` twice writes them; a later batch rolls the segment.
+        let twice = vec![
+            ("h".to_string(), Some(Bytes::from_static(b"1"))),
+            ("h".to_string(), Some(Bytes::from_static(b"2"))),
+        ];
+        let mut b = BatchBuilder::new(codec, 256);
+        b.append(10_000, Some(b"k"), Some(b"old"), &[]);
+        b.append(10_001, Some(b"k"), Some(b"new"), &twice);
+        b.append(10_002, Some(b"other"), Some(b"x"), &[]);
+        log.append(&b.build(ProducerFields::NONE).unwrap()).unwrap();
+        log.append(&keyed(&[("z", Some("z"))], 10_000, CODECS[0]))
+            .unwrap();
+        assert!(log.segment_count() >= 2);
+        let outcome = log.clean().unwrap();
+        assert_eq!(outcome.records_removed, 1, "{codec:?}: the old k");
+        let data = log.read(0, 1 << 20).unwrap().records;
+        let first = split_batches(&data).next().unwrap().unwrap();
+        assert!(first.crc_ok(), "{codec:?}");
+        assert_eq!(first.header.codec(), Some(codec));
+        assert_eq!(
+            first.header.last_offset(),
+            2,
+            "{codec:?}: the last offset stays, as Kafka keeps it"
+        );
+        let recs = first.records().unwrap();
+        assert_eq!(recs.len(), 2, "{codec:?}");
+        assert_eq!(
+            (recs[0].offset, recs[0].value.as_deref()),
+            (1, Some(&b"new"[..]))
+        );
+        assert_eq!(
+            recs[0].headers, twice,
+            "{codec:?}: duplicate header keys survive"
+        );
+        assert_eq!(recs[0].timestamp, 10_001);
+        assert_eq!(
+            (recs[1].offset, recs[1].key.as_deref()),
+            (2, Some(&b"other"[..]))
+        );
+    }
 }

@@ -427,6 +427,11 @@ impl BrokerInner {
         Ok(())
     }
 
+    /// The id of the live topic called `name`, if any.
+    pub(crate) fn topic_id(&self, name: &str) -> Option<uuid::Uuid> {
+        self.topics.read().get(name).map(|t| t.id)
+    }
+
     pub(crate) fn topic_snapshot(&self) -> Vec<Arc<Topic>> {
         self.topics.read().values().cloned().collect()
     }

@@ -10,7 +10,7 @@ use crate::broker::embedded::BrokerInner;
 use crate::broker::topics::Topic;
 use crate::error::{Error, Result};
 use crate::log::PartitionLog;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -51,11 +51,17 @@ impl BrokerInner {
         let mut state = self.housekeeping_pass.lock();
         state.passes += 1;
         let mut report = HousekeepingReport::default();
+        let mut visited = HashSet::new();
         for topic in self.topic_snapshot() {
             for (partition, log) in topic.partitions.iter().enumerate() {
+                visited.insert(log.dir().to_path_buf());
                 self.housekeep_partition(&topic, partition, log, &mut state, &mut report);
             }
         }
+        // Deleted partitions leave no backoff behind for a later topic of the same name.
+        state
+            .compaction_backoff
+            .retain(|dir, _| visited.contains(dir));
         self.housekeeping_failures
             .fetch_add(report.partition_failures, Ordering::Relaxed);
         self.metadata_checkpoint()?;
@@ -72,8 +78,11 @@ impl BrokerInner {
         state: &mut HousekeepingState,
         report: &mut HousekeepingReport,
     ) {
+        if log.is_retired() {
+            return;
+        }
         let mut failed = |step: &str, e: Error| {
-            if !self.still_serves(topic) {
+            if log.is_retired() || !self.still_serves(topic) {
                 // Deleted during the pass: its files went away under us, nothing is wrong.
                 return;
             }
@@ -119,9 +128,7 @@ impl BrokerInner {
 
     /// Whether `topic` is still the live topic of its name (not deleted or replaced).
     fn still_serves(&self, topic: &Arc<Topic>) -> bool {
-        self.topic_snapshot()
-            .iter()
-            .any(|t| Arc::ptr_eq(t, topic) || (t.name == topic.name && t.id == topic.id))
+        self.topic_id(&topic.name) == Some(topic.id)
     }
 }
 

@@ -236,6 +236,19 @@ fn set_max_timestamp(batch: &mut [u8], log_append_time: bool, max_timestamp: i64
     batch[17..21].copy_from_slice(&crc.to_be_bytes());
 }
 
+/// Sets a rebuilt batch's recordCount and batchLength (for its current size) and recomputes
+/// the CRC. The cleaner uses it for batches it filtered.
+pub fn rewrite_count_and_length(batch: &mut [u8], record_count: usize) -> Result<()> {
+    let too_big = || Error::CorruptBatch(format!("a {}-byte batch is too large", batch.len()));
+    let length = i32::try_from(batch.len() - LOG_OVERHEAD).map_err(|_| too_big())?;
+    let count = i32::try_from(record_count).map_err(|_| too_big())?;
+    batch[8..12].copy_from_slice(&length.to_be_bytes());
+    batch[57..61].copy_from_slice(&count.to_be_bytes());
+    let crc = crc32c::crc32c(&batch[CRC_START..]);
+    batch[17..21].copy_from_slice(&crc.to_be_bytes());
+    Ok(())
+}
+
 /// A batch with no records that holds offset `offset` in place. The cleaner writes one where
 /// compaction removed the last records of a segment, so every sealed segment still ends
 /// exactly where the next one begins (Kafka's v2 format allows empty batches for this).

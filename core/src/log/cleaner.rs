@@ -14,8 +14,7 @@ use crate::error::{Error, Result};
 use crate::log::batch::{self, BatchHeader, HEADER_LEN};
 use crate::log::checkpoint;
 use crate::log::partition_log::PartitionLog;
-use crate::log::record_reader;
-use crate::log::records;
+use crate::log::records::{self, Filtered};
 use crate::log::segment::{file_stem, Segment};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -35,15 +34,17 @@ const READ_CHUNK: usize = 4 << 20;
 
 /// Kafka's default `log.cleaner.dedupe.buffer.size`: 128 MiB for the key map.
 pub const DEFAULT_DEDUPE_BUFFER_BYTES: usize = 128 * 1024 * 1024;
-/// What one key map entry costs: a 16-byte key digest, an 8-byte offset and the hash table's
-/// own overhead, rounded up.
-const BYTES_PER_ENTRY: usize = 32;
+/// What one key map entry costs in the hash table: a 32-byte bucket (u128 digest aligned to 16,
+/// i64 offset) plus its control byte, at most 7/8 full, and doubling as it grows: up to about
+/// 2.3 buckets per entry, so ~75 bytes, rounded up.
+pub const BYTES_PER_ENTRY: usize = 80;
 
 /// The latest offset of every key, by a 128-bit keyed digest of the key, never the key bytes:
 /// its size follows the number of keys, bounded by the dedupe buffer, not the data.
 ///
-/// The digest is two independently keyed SipHash-1-3 halves with fresh random keys per pass,
-/// so a producer cannot craft a key that collides with another's to get it compacted away.
+/// The digest is two independently keyed SipHash-1-3 halves (std's `RandomState`, secret keys
+/// per process), so a producer cannot craft a key that collides with another's to get it
+/// compacted away.
 struct OffsetMap {
     halves: (RandomState, RandomState),
     latest: HashMap<u128, i64>,
@@ -76,7 +77,9 @@ impl OffsetMap {
             self.full_at = Some(offset);
             return false;
         }
-        self.latest.insert(d, offset);
+        // Offsets grow along the log, but a batch's deltas need not: keep the largest.
+        let latest = self.latest.entry(d).or_insert(offset);
+        *latest = (*latest).max(offset);
         true
     }
 
@@ -109,11 +112,14 @@ impl PartitionLog {
             let st = self.state.read();
             let active_base = st.active().base_offset();
             let lag = st.config.min_compaction_lag_ms;
+            // A prefix, as Kafka cleans: stopping at the first segment too young to clean keeps
+            // a tombstone after it from being dropped while an older value sits before it.
             let cleanable: Vec<(i64, u64)> = st
                 .segments
                 .values()
-                .filter(|s| s.base_offset() != active_base && !s.is_empty())
-                .filter(|s| now.saturating_sub(s.max_timestamp()) >= lag)
+                .take_while(|s| s.base_offset() != active_base)
+                .take_while(|s| s.is_empty() || now.saturating_sub(s.max_timestamp()) >= lag)
+                .filter(|s| !s.is_empty())
                 .map(|s| (s.base_offset(), s.size()))
                 .collect();
             let all: Vec<i64> = st.segments.keys().copied().collect();
@@ -132,7 +138,14 @@ impl PartitionLog {
                 if h.is_control() || full {
                     return Ok(());
                 }
-                let scanned = record_reader::for_each_record(h, bytes, |_, r| {
+                // Only a batch every reader accepts may speak for its keys: one that fails
+                // is kept byte for byte below, so its keys must not make older values go.
+                // Checked in a first walk, so no batch's keys are held in memory.
+                if let Err(e) = records::walk_stored(h, bytes, |_| Ok(())) {
+                    tracing::error!(dir = %self.dir.display(), base_offset = h.base_offset, "compaction keeps a batch that cannot be decoded as it is: {e}");
+                    return Ok(());
+                }
+                records::walk_stored(h, bytes, |r| {
                     if let Some(k) = r.key {
                         let offset = h.base_offset + i64::from(r.offset_delta);
                         if !full && !map.insert(k, offset) {
@@ -140,11 +153,7 @@ impl PartitionLog {
                         }
                     }
                     Ok(())
-                });
-                if let Err(e) = scanned {
-                    // Kept byte for byte below; its keys cannot take part.
-                    tracing::error!(dir = %self.dir.display(), base_offset = h.base_offset, "compaction skips a batch that cannot be decoded: {e}");
-                }
+                })?;
                 Ok(())
             })?;
             if full {
@@ -164,45 +173,38 @@ impl PartitionLog {
             let mut out_end = i64::MIN;
             self.for_each_batch(base, |_, h, bytes| {
                 last = Some(*h);
-                let recs = match h.is_control() {
-                    true => None,
-                    false => records::decode_batch(bytes).ok(),
-                };
-                // Control batches, and batches that cannot be decoded, are kept as they are.
-                let Some(recs) = recs else {
-                    out.extend_from_slice(bytes);
-                    out_end = h.last_offset();
-                    return Ok(());
-                };
-                let total = recs.len();
-                let kept: Vec<_> = recs
-                    .into_iter()
-                    .filter(|r| {
-                        let Some(k) = &r.key else { return true };
-                        if map.superseded(k, r.offset) {
+                let filtered = match h.is_control() {
+                    true => Ok(Filtered::Unchanged),
+                    false => records::filter_batch(h, bytes, |r| {
+                        let Some(k) = r.key else { return true };
+                        let offset = h.base_offset + i64::from(r.offset_delta);
+                        if map.superseded(k, offset) {
                             return false;
                         }
+                        let timestamp = if h.is_log_append_time() {
+                            h.max_timestamp
+                        } else {
+                            h.base_timestamp.saturating_add(r.timestamp_delta)
+                        };
                         let tombstone_expired = r.value.is_none()
-                            && map.covers(r.offset)
-                            && now.saturating_sub(r.timestamp) > cfg.delete_retention_ms;
+                            && map.covers(offset)
+                            && now.saturating_sub(timestamp) > cfg.delete_retention_ms;
                         !tombstone_expired
-                    })
-                    .collect();
-                removed += (total - kept.len()) as u64;
-                if kept.len() == total {
-                    out.extend_from_slice(bytes);
-                    out_end = h.last_offset();
-                } else if !kept.is_empty() {
-                    out_end = kept.iter().map(|r| r.offset).max().unwrap_or(out_end);
-                    let codec = h
-                        .codec()
-                        .ok_or_else(|| Error::CorruptBatch("unknown codec".into()))?;
-                    let mut encoded =
-                        records::encode_records(&kept, records::compression_of(codec))?;
-                    if h.is_log_append_time() {
-                        batch::stamp_log_append_time(&mut encoded, h.max_timestamp);
+                    }),
+                };
+                match filtered {
+                    // Control batches, untouched batches and (logged in the scan) batches that
+                    // cannot be decoded are kept as they are.
+                    Ok(Filtered::Unchanged) | Err(_) => {
+                        out.extend_from_slice(bytes);
+                        out_end = h.last_offset();
                     }
-                    out.extend_from_slice(&encoded);
+                    Ok(Filtered::Empty) => removed += u64::try_from(h.record_count).unwrap_or(0),
+                    Ok(Filtered::Rewritten { batch, removed: n }) => {
+                        out.extend_from_slice(&batch);
+                        out_end = h.last_offset();
+                        removed += n as u64;
+                    }
                 }
                 Ok(())
             })?;
@@ -235,14 +237,15 @@ impl PartitionLog {
         mut f: impl FnMut(u64, &BatchHeader, &[u8]) -> Result<()>,
     ) -> Result<()> {
         let mut pos = 0u64;
-        let mut want = READ_CHUNK;
         loop {
+            // At least one whole batch per read, however large (see `Segment::read`).
             let chunk = {
                 let st = self.state.read();
+                self.refuse_if_retired()?;
                 let Some(seg) = st.segments.get(&base) else {
                     return Ok(());
                 };
-                seg.read(pos, want)?
+                seg.read(pos, READ_CHUNK)?
             };
             if chunk.is_empty() {
                 return Ok(());
@@ -258,20 +261,12 @@ impl PartitionLog {
                 at = end;
             }
             if at == 0 {
-                // No whole batch in the chunk: one larger than a chunk (read it whole next),
-                // or a cut-off tail, which recovery should have removed.
-                match BatchHeader::parse(&chunk) {
-                    Ok(h) if h.total_len() > want => want = h.total_len(),
-                    _ => {
-                        return Err(Error::CorruptBatch(format!(
-                            "segment {base} of {} ends in a partial batch at byte {pos}",
-                            self.dir.display()
-                        )))
-                    }
-                }
-                continue;
+                // Not even one whole batch: a cut-off tail, which recovery should have removed.
+                return Err(Error::CorruptBatch(format!(
+                    "segment {base} of {} ends in a partial batch at byte {pos}",
+                    self.dir.display()
+                )));
             }
-            want = READ_CHUNK;
             pos += at as u64;
         }
     }
@@ -286,10 +281,11 @@ impl PartitionLog {
             .map_err(|e| Error::io(&tmp, e))?;
         drop(f);
         let mut st = self.state.write();
-        let still_there = st
-            .segments
-            .get(&base)
-            .is_some_and(|s| s.size() == expected_size)
+        let still_there = !self.is_retired()
+            && st
+                .segments
+                .get(&base)
+                .is_some_and(|s| s.size() == expected_size)
             && st.active().base_offset() != base;
         if !still_there {
             let _ = std::fs::remove_file(&tmp);

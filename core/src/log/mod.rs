@@ -4,6 +4,7 @@
 pub mod batch;
 pub mod checkpoint;
 pub mod cleaner;
+pub(crate) mod compress;
 pub mod config;
 pub mod durability;
 pub mod index;

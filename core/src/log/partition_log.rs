@@ -17,7 +17,7 @@ use parking_lot::RwLock;
 use std::collections::BTreeMap;
 use std::io::IoSlice;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
 /// The leader epoch of every partition while strom runs a single node: Metadata reports it,
@@ -104,6 +104,9 @@ pub struct PartitionLog {
     /// Messages appended since the last flush, and when that flush was (for `flush.messages`
     /// and `flush.ms`). Atomics, so a flush does not need the log's write lock.
     messages_since_flush: AtomicI64,
+    /// Set once the log's files are deleted (its topic went): a topic of the same name may
+    /// already own the directory, so nothing may touch files by path any more.
+    retired: AtomicBool,
     last_flush_ms: AtomicI64,
     /// The log end offset, published after every change so long-polling fetches can wait
     /// for appends instead of sleeping.
@@ -192,6 +195,7 @@ impl PartitionLog {
             state: RwLock::new(state),
             durability: GroupCommit::new(durable),
             messages_since_flush: AtomicI64::new(0),
+            retired: AtomicBool::new(false),
             last_flush_ms: AtomicI64::new(now),
             end_offset: tokio::sync::watch::Sender::new(log_end),
         })
@@ -429,6 +433,7 @@ impl PartitionLog {
     /// always at least one batch). Reading at the log end returns empty records.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<ReadResult> {
         let st = self.state.read();
+        self.refuse_if_retired()?;
         let log_end = st.log_end_offset();
         let log_start = st.log_start_offset;
         if offset < log_start || offset > log_end {
@@ -462,16 +467,32 @@ impl PartitionLog {
     /// Decodes every record from the log start to the current end, in order, and hands each to
     /// `f`. For the internal logs (metadata, group offsets) that are replayed at start; the
     /// data path never decodes records. A batch that cannot be decoded is logged and skipped,
-    /// and a header that cannot be parsed ends the replay there: damaged bytes on disk must
-    /// not stop the broker from starting.
+    /// and after unreadable bytes the replay goes on at the next segment: damaged bytes on
+    /// disk must not stop the broker from starting.
     pub fn replay_records(
         &self,
         mut f: impl FnMut(kafka_protocol::records::Record) -> Result<()>,
     ) -> Result<()> {
         let mut offset = self.log_start_offset();
         let end = self.log_end_offset();
-        while offset < end {
-            let chunk = self.read(offset, 1 << 20)?.records;
+        // Past damage the replay goes on at the next segment, so one bad spot loses only
+        // what it covers.
+        let skip_to_next_segment = |offset: i64, why: &dyn std::fmt::Display| -> Option<i64> {
+            let next = self.segment_bases().into_iter().find(|&b| b > offset);
+            tracing::error!(dir = %self.dir.display(), offset, next_segment = ?next, "replay skips unreadable data: {why}");
+            next
+        };
+        'replay: while offset < end {
+            let chunk = match self.read(offset, 1 << 20) {
+                Ok(r) => r.records,
+                Err(e) => match skip_to_next_segment(offset, &e) {
+                    Some(next) => {
+                        offset = next;
+                        continue;
+                    }
+                    None => break,
+                },
+            };
             if chunk.is_empty() {
                 break;
             }
@@ -479,10 +500,13 @@ impl PartitionLog {
             while at < chunk.len() {
                 let h = match batch::BatchHeader::parse(&chunk[at..]) {
                     Ok(h) if at + h.total_len() <= chunk.len() => h,
-                    Ok(_) | Err(_) => {
-                        tracing::error!(dir = %self.dir.display(), offset, "unreadable batch header: replay stops here");
-                        return Ok(());
-                    }
+                    Ok(_) | Err(_) => match skip_to_next_segment(offset, &"a batch header") {
+                        Some(next) => {
+                            offset = next;
+                            continue 'replay;
+                        }
+                        None => break 'replay,
+                    },
                 };
                 match records::decode_batch(&chunk[at..at + h.total_len()]) {
                     Ok(recs) => {
@@ -512,28 +536,32 @@ impl PartitionLog {
             }
             if let Some((pos, h)) = seg.find_by_timestamp(timestamp)? {
                 let bytes = seg.read(pos, h.total_len())?;
-                let recs = match records::decode_batch(bytes.get(..h.total_len()).unwrap_or(&bytes))
-                {
-                    Ok(recs) => recs,
-                    Err(e) => {
-                        // The header says the batch reaches the timestamp: its first offset is
-                        // the best answer the damaged batch allows.
-                        tracing::error!(dir = %self.dir.display(), base_offset = h.base_offset, "offset by time: batch cannot be decoded: {e}");
-                        return Ok(Some((
-                            h.base_offset.max(st.log_start_offset),
-                            h.max_timestamp,
-                        )));
-                    }
-                };
-                for r in recs {
+                let batch = bytes.get(..h.total_len()).unwrap_or(&bytes);
+                // Walked, not decoded: a batch of millions of tiny records costs no memory.
+                let mut hit = None;
+                let walked = records::walk_stored(&h, batch, |r| {
+                    let offset = h.base_offset + i64::from(r.offset_delta);
                     let ts = if h.is_log_append_time() {
                         h.max_timestamp
                     } else {
-                        r.timestamp
+                        h.base_timestamp.wrapping_add(r.timestamp_delta)
                     };
-                    if ts >= timestamp && r.offset >= st.log_start_offset {
-                        return Ok(Some((r.offset, ts)));
+                    if hit.is_none() && ts >= timestamp && offset >= st.log_start_offset {
+                        hit = Some((offset, ts));
                     }
+                    Ok(())
+                });
+                if let Err(e) = walked {
+                    // The header says the batch reaches the timestamp: its first offset is
+                    // the best answer the damaged batch allows.
+                    tracing::error!(dir = %self.dir.display(), base_offset = h.base_offset, "offset by time: batch cannot be decoded: {e}");
+                    return Ok(Some((
+                        h.base_offset.max(st.log_start_offset),
+                        h.max_timestamp,
+                    )));
+                }
+                if hit.is_some() {
+                    return Ok(hit);
                 }
             }
         }
@@ -605,6 +633,9 @@ impl PartitionLog {
     pub fn close_idle_files(&self) -> usize {
         let durable = self.durability.durable();
         let st = self.state.read();
+        if self.is_retired() {
+            return 0;
+        }
         let active = st.active().base_offset();
         st.segments
             .values()
@@ -685,6 +716,9 @@ impl PartitionLog {
     /// Flushes everything and records the recovery point, so a restart after a crash rescans
     /// only what came later.
     pub fn checkpoint(&self) -> Result<()> {
+        if self.is_retired() {
+            return Ok(());
+        }
         let end = self.log_end_offset();
         self.wait_durable(end)?;
         checkpoint::write(&self.dir, checkpoint::RECOVERY_POINT, self.durable_offset())?;
@@ -713,7 +747,26 @@ impl PartitionLog {
 
     /// Removes the log's directory (topic deletion).
     pub fn delete_files(&self) -> Result<()> {
+        // Under the write lock: a reader or housekeeping step either finished before, or sees
+        // the flag and stops, before the directory can be reused by a new topic.
+        let _st = self.state.write();
+        self.retired.store(true, Ordering::SeqCst);
         std::fs::remove_dir_all(&self.dir).map_err(|e| Error::io(&self.dir, e))
+    }
+
+    /// Whether the log's files were deleted ([`Self::delete_files`]).
+    pub fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn refuse_if_retired(&self) -> Result<()> {
+        if self.is_retired() {
+            return Err(Error::UnknownTopicOrPartition {
+                topic: self.dir.display().to_string(),
+                partition: -1,
+            });
+        }
+        Ok(())
     }
 }
 

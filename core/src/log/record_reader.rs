@@ -39,6 +39,9 @@ pub struct RecordRef<'a> {
     pub offset_delta: i32,
     pub key: Option<&'a [u8]>,
     pub value: Option<&'a [u8]>,
+    /// The record's whole body as stored (without its length varint), for copying it
+    /// unchanged into another batch.
+    pub raw: &'a [u8],
     header_count: usize,
     header_bytes: &'a [u8],
 }
@@ -48,7 +51,7 @@ impl<'a> RecordRef<'a> {
         self.header_count
     }
 
-    /// The headers, key and value; already checked by [`parse_record`].
+    /// The headers as (key, value); already checked by [`parse_record`].
     pub fn headers(&self) -> Headers<'a> {
         Headers {
             bytes: self.header_bytes,
@@ -147,6 +150,7 @@ pub fn parse_record(rec: &[u8]) -> Result<RecordRef<'_>> {
         offset_delta,
         key,
         value,
+        raw: rec,
         header_count,
         header_bytes: &rec[headers_start..],
     })
@@ -268,26 +272,34 @@ pub fn for_each_record(
         .get(HEADER_LEN..)
         .ok_or_else(|| Error::CorruptBatch("batch shorter than its header".into()))?;
     let limit = MAX_DECOMPRESSED_BYTES;
-    match codec {
-        Codec::None => walk_section(section, f),
-        Codec::Gzip => walk_stream(flate2::read::GzDecoder::new(section), limit, f),
-        Codec::Zstd => walk_stream(
-            zstd::stream::read::Decoder::new(section).map_err(decompress_error)?,
-            limit,
-            f,
-        ),
-        Codec::Lz4 => walk_stream(
-            lz4::Decoder::new(section).map_err(decompress_error)?,
-            limit,
-            f,
-        ),
+    // The payload must be exactly the compressed stream: every gzip member (Java's and
+    // Python's readers read them all), and no bytes a decoder left unread, so that every
+    // client finds the records strom counted.
+    let mut input = std::io::Cursor::new(section);
+    let found = match codec {
+        Codec::None => return walk_section(section, f),
         // Snappy blocks decompress whole; the block decoder checks the announced length
-        // against the limit before allocating.
-        Codec::Snappy => {
-            let out = snappy_decompress(section, limit)?;
-            walk_section(&out, f)
-        }
+        // against the limit before allocating, and the framing covers the whole payload.
+        Codec::Snappy => return walk_section(&snappy_decompress(section, limit)?, f),
+        Codec::Gzip => walk_stream(flate2::read::MultiGzDecoder::new(&mut input), limit, f)?,
+        Codec::Zstd => walk_stream(
+            zstd::stream::read::Decoder::new(&mut input).map_err(decompress_error)?,
+            limit,
+            f,
+        )?,
+        Codec::Lz4 => walk_stream(
+            lz4::Decoder::new(&mut input).map_err(decompress_error)?,
+            limit,
+            f,
+        )?,
+    };
+    if input.position() != section.len() as u64 {
+        return Err(Error::CorruptBatch(format!(
+            "{} bytes after the compressed records",
+            section.len() as u64 - input.position()
+        )));
     }
+    Ok(found)
 }
 
 /// Decompresses a whole record section, refusing output beyond [`MAX_DECOMPRESSED_BYTES`].

@@ -7,8 +7,8 @@
 //! decoder that trusts a record's claims can be made to allocate gigabytes.
 
 use crate::error::{Error, Result};
-use crate::log::batch::{BatchHeader, Codec};
-use crate::log::record_reader;
+use crate::log::batch::{self, BatchHeader, Codec, HEADER_LEN};
+use crate::log::{compress, record_reader, varint};
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{
@@ -98,10 +98,37 @@ pub fn encode_records(records: &[Record], compression: Compression) -> Result<By
     Ok(buf)
 }
 
-/// Decodes every record of one complete batch with [`record_reader`]: every length is checked
-/// before anything is allocated, and the header's count must match the records found.
-/// Keys, values and headers are copied out, so nothing returned pins the batch or its
-/// decompressed section.
+/// Walks the records of one stored batch (`batch` is exactly the batch `h` describes) with
+/// the checks every reader of stored data applies: offset deltas inside the batch's range
+/// (compaction leaves gaps) and the header's count equal to the records found. On an error,
+/// nothing `f` saw should be trusted.
+pub fn walk_stored(
+    h: &BatchHeader,
+    batch: &[u8],
+    mut f: impl FnMut(record_reader::RecordRef<'_>) -> Result<()>,
+) -> Result<usize> {
+    let found = record_reader::for_each_record(h, batch, |_, r| {
+        if r.offset_delta < 0 || r.offset_delta > h.last_offset_delta {
+            return Err(Error::CorruptBatch(format!(
+                "record offset delta {} outside the batch's 0..={}",
+                r.offset_delta, h.last_offset_delta
+            )));
+        }
+        f(r)
+    })?;
+    if i64::try_from(found) != Ok(i64::from(h.record_count)) {
+        return Err(Error::CorruptBatch(format!(
+            "batch header counts {} records, {found} found",
+            h.record_count
+        )));
+    }
+    Ok(found)
+}
+
+/// Decodes every record of one complete batch through [`walk_stored`]. Keys, values and
+/// headers are copied out, so nothing returned pins the batch or its decompressed section.
+/// For the internal logs and tests: a record costs a `Record` here, so data paths that may
+/// meet large client batches walk with [`walk_stored`] instead.
 pub fn decode_batch(batch: &[u8]) -> Result<Vec<Record>> {
     let h = BatchHeader::parse(batch)?;
     if batch.len() != h.total_len() {
@@ -113,14 +140,7 @@ pub fn decode_batch(batch: &[u8]) -> Result<Vec<Record>> {
         TimestampType::Creation
     };
     let mut out = Vec::new();
-    let found = record_reader::for_each_record(&h, batch, |_, r| {
-        // Compaction leaves gaps, so stored deltas need only stay inside the batch's range.
-        if r.offset_delta < 0 || r.offset_delta > h.last_offset_delta {
-            return Err(Error::CorruptBatch(format!(
-                "record offset delta {} outside the batch's 0..={}",
-                r.offset_delta, h.last_offset_delta
-            )));
-        }
+    walk_stored(&h, batch, |r| {
         out.push(Record {
             transactional: h.is_transactional(),
             control: h.is_control(),
@@ -144,13 +164,58 @@ pub fn decode_batch(batch: &[u8]) -> Result<Vec<Record>> {
         });
         Ok(())
     })?;
-    if found != usize::try_from(h.record_count).unwrap_or(usize::MAX) {
-        return Err(Error::CorruptBatch(format!(
-            "batch header counts {} records, {found} found",
-            h.record_count
-        )));
-    }
     Ok(out)
+}
+
+/// What [`filter_batch`] made of a batch.
+#[derive(Debug)]
+pub enum Filtered {
+    /// Every record stays: keep the batch's bytes.
+    Unchanged,
+    /// No record stays.
+    Empty,
+    /// The kept records, byte for byte, in a new batch; `removed` records went.
+    Rewritten { batch: Vec<u8>, removed: usize },
+}
+
+/// Keeps the records of a stored batch that `keep` accepts, copying each kept record's bytes
+/// unchanged (duplicate header keys, any header bytes) into a batch with the same header
+/// fields (base offset, timestamps, producer, attributes and, as Kafka keeps it, the last
+/// offset delta), a new count, length and CRC, compressed again with the batch's codec.
+/// Memory is the new batch's size, whatever the number of records.
+pub fn filter_batch(
+    h: &BatchHeader,
+    batch: &[u8],
+    mut keep: impl FnMut(&record_reader::RecordRef<'_>) -> bool,
+) -> Result<Filtered> {
+    let mut section = BytesMut::new();
+    let mut kept = 0usize;
+    let found = walk_stored(h, batch, |r| {
+        if keep(&r) {
+            varint::put(&mut section, r.raw.len() as i64);
+            section.extend_from_slice(r.raw);
+            kept += 1;
+        }
+        Ok(())
+    })?;
+    if kept == found {
+        return Ok(Filtered::Unchanged);
+    }
+    if kept == 0 {
+        return Ok(Filtered::Empty);
+    }
+    let codec = h
+        .codec()
+        .ok_or_else(|| Error::CorruptBatch("unknown codec".into()))?;
+    let payload = compress::compress(codec, &section)?;
+    let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
+    out.extend_from_slice(&batch[..HEADER_LEN]);
+    out.extend_from_slice(&payload);
+    batch::rewrite_count_and_length(&mut out, kept)?;
+    Ok(Filtered::Rewritten {
+        batch: out,
+        removed: found - kept,
+    })
 }
 
 #[cfg(test)]

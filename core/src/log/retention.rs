@@ -21,6 +21,9 @@ impl PartitionLog {
         let now = self.clock.now_ms();
         let mut st = self.state.write();
         let mut outcome = RetentionOutcome::default();
+        if self.is_retired() {
+            return Ok(outcome);
+        }
         if st.config.delete_enabled {
             let retention_ms = st.config.retention_ms;
             if retention_ms >= 0 {

@@ -4,17 +4,21 @@
 //! decompressing as a stream within [`record_reader::MAX_DECOMPRESSED_BYTES`].
 //!
 //! Nothing is re-encoded: the log stores the producer's bytes. The one header field Kafka
-//! rewrites in place, the batch's maxTimestamp (and its timestamp type) on CreateTime topics, is
-//! reported back in [`Checked`] so the log can patch it, exactly as Kafka does.
+//! rewrites in place, the batch's maxTimestamp on CreateTime topics, is reported back in
+//! [`Checked`] so the log can patch it, as Kafka does.
 //!
-//! Errors follow Kafka's split: bytes that do not parse are CORRUPT_MESSAGE; well-formed records
-//! that break a rule are INVALID_RECORD or INVALID_TIMESTAMP, naming each record by its index in
-//! the batch (Produce v8+ `record_errors`).
+//! Errors follow Kafka's split: a CRC mismatch (in [`BatchHeader::validate`]) is
+//! CORRUPT_MESSAGE, which producers retry; records behind a valid CRC that do not parse or
+//! break a rule are INVALID_RECORD, or INVALID_TIMESTAMP when any timestamp is out of range,
+//! naming each record by its index in the batch (Produce v8+ `record_errors`).
 
 use crate::error::{Error, RecordError, Result};
 use crate::log::batch::BatchHeader;
 use crate::log::config::LogConfig;
 use crate::log::record_reader;
+
+/// A record's timestamp when it has none (Kafka's `RecordBatch.NO_TIMESTAMP`).
+const NO_TIMESTAMP: i64 = -1;
 
 /// The per-topic rules a batch is checked against, read once per append.
 #[derive(Debug, Clone, Copy)]
@@ -74,6 +78,13 @@ pub fn check_batch(h: &BatchHeader, bytes: &[u8], rules: &Rules) -> Result<Check
                 .into(),
         ));
     }
+    if h.is_log_append_time() && !rules.log_append_time {
+        // Kafka: "Producer should not set timestamp type to LogAppendTime".
+        return Err(Error::InvalidTimestamp(crate::error::RecordErrors {
+            message: "a producer may not set the LogAppendTime timestamp type".into(),
+            records: Vec::new(),
+        }));
+    }
     if h.producer_id >= 0 && h.base_sequence < 0 {
         return Err(Error::InvalidRecord(format!(
             "batch of producer id {} has no sequence number ({})",
@@ -86,13 +97,15 @@ pub fn check_batch(h: &BatchHeader, bytes: &[u8], rules: &Rules) -> Result<Check
     let earliest = rules.now_ms.saturating_sub(rules.before_max_ms);
     let latest = rules.now_ms.saturating_add(rules.after_max_ms);
     let note = |list: &mut Vec<RecordError>, index: usize, message: String| {
-        if list.len() < ERRORS_KEPT {
+        if list.len() <= ERRORS_KEPT {
             list.push(RecordError {
                 index: i32::try_from(index).unwrap_or(i32::MAX),
                 message,
             });
         }
     };
+    // Bytes past a valid CRC that do not parse are Kafka's InvalidRecordException
+    // (INVALID_RECORD, not retried by producers), not CORRUPT_MESSAGE (retriable, for CRCs).
     let found = record_reader::for_each_record(h, bytes, |i, r| {
         if usize::try_from(r.offset_delta) != Ok(i) {
             note(
@@ -113,7 +126,8 @@ pub fn check_batch(h: &BatchHeader, bytes: &[u8], rules: &Rules) -> Result<Check
         }
         let ts = h.base_timestamp.saturating_add(r.timestamp_delta);
         max_timestamp = max_timestamp.max(ts);
-        if !rules.log_append_time && (ts < earliest || ts > latest) {
+        // Kafka does not range-check a record without a timestamp (-1).
+        if !rules.log_append_time && ts != NO_TIMESTAMP && (ts < earliest || ts > latest) {
             note(
                 &mut timestamps,
                 i,
@@ -124,18 +138,27 @@ pub fn check_batch(h: &BatchHeader, bytes: &[u8], rules: &Rules) -> Result<Check
             );
         }
         Ok(())
+    })
+    .map_err(|e| match e {
+        Error::CorruptBatch(why) => Error::InvalidRecord(why),
+        e => e,
     })?;
     if i64::try_from(found) != Ok(i64::from(h.record_count)) {
-        return Err(Error::CorruptBatch(format!(
-            "batch header counts {} records, {found} found",
+        return Err(Error::InvalidRecord(format!(
+            "incorrect declared batch size: the header counts {} records, {found} found",
             h.record_count
         )));
     }
+    // As Kafka: any timestamp error makes the answer INVALID_TIMESTAMP, and every record
+    // error is listed either way.
+    let any_timestamp = !timestamps.is_empty();
+    invalid.extend(timestamps);
+    if any_timestamp {
+        invalid.sort_by_key(|r| r.index);
+        return Err(Error::InvalidTimestamp(summary(invalid)));
+    }
     if !invalid.is_empty() {
         return Err(Error::InvalidRecords(summary(invalid)));
-    }
-    if !timestamps.is_empty() {
-        return Err(Error::InvalidTimestamp(summary(timestamps)));
     }
     if rules.log_append_time {
         return Ok(Checked {
@@ -145,7 +168,7 @@ pub fn check_batch(h: &BatchHeader, bytes: &[u8], rules: &Rules) -> Result<Check
     }
     Ok(Checked {
         max_timestamp,
-        fix_header: max_timestamp != h.max_timestamp || h.is_log_append_time(),
+        fix_header: max_timestamp != h.max_timestamp,
     })
 }
 
@@ -160,7 +183,7 @@ fn summary(records: Vec<RecordError>) -> crate::error::RecordErrors {
         message: format!(
             "{} record error(s) in the batch{}: {}",
             records.len(),
-            if records.len() >= ERRORS_KEPT {
+            if records.len() > ERRORS_KEPT {
                 " (counting stopped)"
             } else {
                 ""

@@ -145,6 +145,45 @@ fn entry(
     e
 }
 
+/// Configs a client may change on an internal topic: how its segments are laid out and
+/// flushed. The rest would break the broker's own writes there (`max.message.bytes`,
+/// timestamp limits) or delete what it keeps (retention), so they stay the broker's.
+const INTERNAL_TOPIC_CONFIGS: &[&str] = &[
+    "cleanup.policy",
+    "delete.retention.ms",
+    "flush.messages",
+    "flush.ms",
+    "index.interval.bytes",
+    "min.compaction.lag.ms",
+    "segment.bytes",
+    "segment.index.bytes",
+    "segment.ms",
+];
+
+fn internal_configs_ok(topic: &str, configs: &TopicConfigs) -> Result<(), Error> {
+    let refuse = |name: &str, reason: String| Error::InvalidConfig {
+        name: name.to_string(),
+        reason,
+    };
+    if configs.get("cleanup.policy").map(String::as_str) != Some("compact") {
+        // Without compaction alone, retention would delete every group's offsets.
+        return Err(refuse(
+            "cleanup.policy",
+            format!("internal topic {topic} must keep cleanup.policy=compact"),
+        ));
+    }
+    if let Some(other) = configs
+        .keys()
+        .find(|k| !INTERNAL_TOPIC_CONFIGS.contains(&k.as_str()))
+    {
+        return Err(refuse(
+            other,
+            format!("is managed by the broker on internal topic {topic}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Applies one resource's change to a topic, or says why not.
 fn alter_topic(
     broker: &Broker,
@@ -166,17 +205,8 @@ fn alter_topic(
         })?;
     let mut configs = topic.configs;
     change(&mut configs)?;
-    if topic_name::is_internal(name.as_str())
-        && configs.get("cleanup.policy").map(String::as_str) != Some("compact")
-    {
-        // Without compaction alone, retention would delete every group's offsets.
-        return Err(Error::InvalidConfig {
-            name: "cleanup.policy".into(),
-            reason: format!(
-                "internal topic {} must keep cleanup.policy=compact",
-                name.as_str()
-            ),
-        });
+    if topic_name::is_internal(name.as_str()) {
+        internal_configs_ok(name.as_str(), &configs)?;
     }
     if validate_only {
         crate::log::LogConfig::from_overrides(&configs).map(|_| ())

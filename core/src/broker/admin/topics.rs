@@ -56,6 +56,8 @@ pub fn create_topics(
                     "topic {name} appears more than once in the request"
                 )));
             }
+            // Internal topics are created by the broker when it needs them.
+            topic_name::refuse_internal(&name)?;
             if !replication_ok(t.replication_factor) {
                 return Err(Error::InvalidReplicationFactor(t.replication_factor as i32));
             }

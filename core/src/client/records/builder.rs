@@ -2,10 +2,10 @@
 //! moment they are appended (like Java's `MemoryRecordsBuilder`), so no per-record struct is
 //! kept and sealing a batch is one compression pass plus a header.
 
-use super::compress::compress;
 use super::varint;
 use crate::error::{Error, Result};
 use crate::log::batch::{Codec, HEADER_LEN, LOG_OVERHEAD, MAGIC_V2};
+use crate::log::compress::compress;
 use bytes::{BufMut, Bytes, BytesMut};
 use std::sync::OnceLock;
 

@@ -2,10 +2,10 @@
 //! straight into the wire format, and the consumer's zero-copy reader of fetched record data.
 //!
 //! The header layout and its parsing live in [`crate::log::batch`]; this module owns the
-//! record section inside it (varint-framed records) and client-side compression.
+//! record section inside it (varint-framed records); compression is the log's
+//! [`crate::log::compress`], shared with the cleaner.
 
 pub mod builder;
-mod compress;
 pub mod reader;
 
 use crate::log::varint;

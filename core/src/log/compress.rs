@@ -1,4 +1,5 @@
-//! Compression of a batch's record section in the framings other Kafka clients read.
+//! Compression of a batch's record section in the framings other Kafka clients read: the
+//! producer's batches and the batches the cleaner rewrites.
 //!
 //! Decompression is not here: the log's bounded [`crate::log::record_reader::decompress`] serves
 //! both broker and client, so the output limit is enforced in one place.
