@@ -438,6 +438,8 @@ def test_metrics_endpoint(tmp_path, monkeypatch):
         assert value(after, "strom_network_sent_bytes_total") > value(before, "strom_network_sent_bytes_total")
         assert value(after, "strom_connections_total") > value(before, "strom_connections_total")
         assert value(after, "strom_connections") >= 0  # a gauge: the CLI's connections are closed by now
+        assert value(after, "strom_housekeeping_failures_total") == 0
+        assert value(after, "strom_storage_errors_total") == 0
         ends = {p: value(after, "strom_partition_log_end_offset", topic=topic, partition=p) for p in range(3)}
         assert sum(ends.values()) == 30
         assert all(value(after, "strom_partition_log_start_offset", topic=topic, partition=p) == 0 for p in range(3))

@@ -15,6 +15,7 @@
 //!   `connections_total`;
 //! - `storage_errors_total` (KAFKA_STORAGE_ERROR answers, counted where errors become codes:
 //!   every client of the process, in-process ones included);
+//! - `housekeeping_failures_total` (partition steps of the background pass that failed);
 //! - `partition_log_start_offset`, `partition_log_end_offset`, `partition_size_bytes`
 //!   `{topic,partition}`;
 //! - `group_committed_offset`, `group_lag` `{group,topic,partition}`.
@@ -161,6 +162,18 @@ impl Metrics {
             let _ = writeln!(out, "strom_{name} {value}");
         }
         if let Some(service) = service {
+            let name = "housekeeping_failures_total";
+            header(
+                &mut out,
+                name,
+                "counter",
+                "Housekeeping steps (retention, compaction, flush, checkpoint of one partition) that failed since start.",
+            );
+            let _ = writeln!(
+                out,
+                "strom_{name} {}",
+                service.broker().housekeeping_failures()
+            );
             render_partitions(&mut out, service);
             render_groups(&mut out, service);
         }
