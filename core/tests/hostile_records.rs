@@ -34,9 +34,29 @@ const INVALID_RECORD: i16 = 87;
 trait Requests {
     async fn produce(&mut self, topic: &str, records: Vec<u8>) -> PartitionProduceResponse;
     async fn list_offset(&mut self, topic: &str, timestamp: i64) -> (i16, i64, i64);
+    async fn alter_topic_configs(&mut self, topic: &str, configs: &[(&str, &str)]) -> i16;
 }
 
 impl Requests for Client {
+    /// AlterConfigs v1 of one topic; its error code.
+    async fn alter_topic_configs(&mut self, topic: &str, configs: &[(&str, &str)]) -> i16 {
+        let configs = configs
+            .iter()
+            .map(|(k, v)| {
+                AlterableConfig::default()
+                    .with_name(s(k))
+                    .with_value(Some(s(v)))
+            })
+            .collect();
+        let req =
+            AlterConfigsRequest::default().with_resources(vec![AlterConfigsResource::default()
+                .with_resource_type(2)
+                .with_resource_name(s(topic))
+                .with_configs(configs)]);
+        let resp: AlterConfigsResponse = self.call(ApiKey::AlterConfigs, 1, &req).await;
+        resp.responses[0].error_code
+    }
+
     /// Produce v9 (record errors and messages) of one batch to partition 0.
     async fn produce(&mut self, topic: &str, records: Vec<u8>) -> PartitionProduceResponse {
         let req = ProduceRequest::default()
@@ -406,62 +426,29 @@ async fn clients_cannot_write_delete_or_trim_internal_topics() {
         .await;
     assert_eq!(del.responses[0].error_code, INVALID_TOPIC);
 
-    let alter: AlterConfigsResponse = c
-        .call(
-            ApiKey::AlterConfigs,
-            1,
-            &AlterConfigsRequest::default().with_resources(vec![AlterConfigsResource::default()
-                .with_resource_type(2)
-                .with_resource_name(s(offsets))
-                .with_configs(vec![AlterableConfig::default()
-                    .with_name(s("retention.ms"))
-                    .with_value(Some(s("1")))])]),
-        )
-        .await;
-    assert_eq!(alter.responses[0].error_code, INVALID_CONFIG);
-
-    let configs_of = |pairs: &[(&str, &str)]| {
-        pairs
-            .iter()
-            .map(|(k, v)| {
-                AlterableConfig::default()
-                    .with_name(s(k))
-                    .with_value(Some(s(v)))
-            })
-            .collect::<Vec<_>>()
-    };
-    let alter: AlterConfigsResponse = c
-        .call(
-            ApiKey::AlterConfigs,
-            1,
-            &AlterConfigsRequest::default().with_resources(vec![AlterConfigsResource::default()
-                .with_resource_type(2)
-                .with_resource_name(s(offsets))
-                .with_configs(configs_of(&[
-                    ("cleanup.policy", "compact"),
-                    ("max.message.bytes", "1"),
-                ]))]),
-        )
-        .await;
+    // AlterConfigs replaces a topic's overrides with exactly the given set.
     assert_eq!(
-        alter.responses[0].error_code, INVALID_CONFIG,
+        c.alter_topic_configs(offsets, &[("retention.ms", "1")])
+            .await,
+        INVALID_CONFIG,
+        "dropping compaction would let retention delete every group's offsets"
+    );
+    assert_eq!(
+        c.alter_topic_configs(
+            offsets,
+            &[("cleanup.policy", "compact"), ("max.message.bytes", "1")]
+        )
+        .await,
+        INVALID_CONFIG,
         "a limit that breaks the broker's own commits"
     );
-    let alter: AlterConfigsResponse = c
-        .call(
-            ApiKey::AlterConfigs,
-            1,
-            &AlterConfigsRequest::default().with_resources(vec![AlterConfigsResource::default()
-                .with_resource_type(2)
-                .with_resource_name(s(offsets))
-                .with_configs(configs_of(&[
-                    ("cleanup.policy", "compact"),
-                    ("segment.bytes", "1048576"),
-                ]))]),
-        )
-        .await;
     assert_eq!(
-        alter.responses[0].error_code, 0,
+        c.alter_topic_configs(
+            offsets,
+            &[("cleanup.policy", "compact"), ("segment.bytes", "1048576")]
+        )
+        .await,
+        0,
         "segment layout stays an admin's"
     );
 
