@@ -1,14 +1,15 @@
 //! Fuzzes every reader of record batches with batches whose CRC and length are made right, so
 //! mutations reach the records inside: the produce validator (`split_and_validate` then
 //! `validate::check_batch`, as `PartitionLog::append` runs them), the stored-batch decoder
-//! (cleaner, offsets by time, internal-topic replay) and the client's fetch reader. A panic,
+//! (cleaner, offsets by time, internal-topic replay), the cleaner's rewrite of a batch (whose
+//! output must read back with exactly the kept records) and the client's fetch reader. A panic,
 //! an abort or an allocation past libFuzzer's malloc limit is a finding.
 #![no_main]
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use strom::client::records::split_batches;
-use strom::log::batch::{split_and_validate, BatchHeader, HEADER_LEN, LOG_OVERHEAD};
+use strom::log::batch::{crc_matches, split_and_validate, BatchHeader, HEADER_LEN, LOG_OVERHEAD};
 use strom::log::{records, validate, LogConfig};
 
 fuzz_target!(|data: &[u8]| {
@@ -31,8 +32,19 @@ fuzz_target!(|data: &[u8]| {
             let _ = validate::check_batch(&b.header, &batch[b.position..end], &rules);
         }
     }
-    if BatchHeader::parse(&batch).is_ok() {
+    if let Ok(h) = BatchHeader::parse(&batch) {
         let _ = records::decode_batch(&batch);
+        // The cleaner's rewrite: whatever it builds from an accepted batch must be accepted
+        // by every reader again, with exactly the records kept.
+        let keep = |r: &strom::log::record_reader::RecordRef<'_>| r.offset_delta % 2 == 0;
+        if let Ok(records::Filtered::Rewritten { batch: out, removed }) =
+            records::filter_batch(&h, &batch, keep)
+        {
+            let nh = BatchHeader::parse(&out).expect("a rewritten batch has a header");
+            assert!(crc_matches(&nh, &out), "a rewritten batch has a right CRC and length");
+            let kept = records::walk_stored(&nh, &out, |_| Ok(())).expect("rewritten records read back");
+            assert_eq!(kept + removed, h.record_count as usize);
+        }
     }
     for raw in split_batches(&Bytes::from(batch)).flatten() {
         let _ = raw.records();
