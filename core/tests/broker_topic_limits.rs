@@ -7,6 +7,9 @@
 //! restart the broker after each.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::TmpfsMount;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -123,52 +126,30 @@ fn one_batch() -> Vec<u8> {
 fn a_topic_that_fails_half_way_is_undone() {
     // A filesystem that runs out of inodes after some partitions: creation fails part way
     // through, as it did when descriptors ran out. Mounting needs root.
-    let root = tempfile::tempdir().unwrap();
-    let mnt = root.path().join("mnt");
-    std::fs::create_dir(&mnt).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=64m,nr_inodes=400", "tmpfs"])
-        .arg(&mnt)
-        .output();
-    match mounted {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => {
-            println!(
-                "skipped: cannot mount a tmpfs (needs root): {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-            return;
-        }
-        Err(e) => {
-            println!("skipped: cannot run mount: {e}");
-            return;
-        }
-    }
-    let outcome = std::panic::catch_unwind(|| {
-        let broker = Broker::open(&mnt).unwrap();
-        let before = strom::error::storage_errors_total();
-        // Five inodes a partition (directory, .log, .index, .timeindex, partition.metadata).
-        let e = broker
-            .create_topic("half", Some(200), Default::default())
-            .unwrap_err();
-        assert_eq!(e.kafka_code(), 56, "KAFKA_STORAGE_ERROR: {e}");
-        assert!(strom::error::storage_errors_total() > before, "counted");
-        assert_eq!(partition_dirs(&mnt, "half"), 0, "every partition undone");
-        assert!(broker.topic("half").is_none());
-        // The inodes came back: a smaller topic fits.
-        broker
-            .create_topic("whole", Some(20), Default::default())
-            .unwrap();
-        broker.close().unwrap();
-        drop(broker);
-        let broker = Broker::open(&mnt).unwrap();
-        assert_eq!(topic_names(&broker), ["whole"]);
-        broker.close().unwrap();
-    });
-    let _ = Command::new("umount").arg(&mnt).status();
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    let Some(mount) = TmpfsMount::new("size=64m,nr_inodes=400") else {
+        return;
+    };
+    let mnt = mount.path();
+    // The mount goes when `mount` drops, also if an assertion fails.
+    let broker = Broker::open(mnt).unwrap();
+    let before = strom::error::storage_errors_total();
+    // Five inodes a partition (directory, .log, .index, .timeindex, partition.metadata).
+    let e = broker
+        .create_topic("half", Some(200), Default::default())
+        .unwrap_err();
+    assert_eq!(e.kafka_code(), 56, "KAFKA_STORAGE_ERROR: {e}");
+    assert!(strom::error::storage_errors_total() > before, "counted");
+    assert_eq!(partition_dirs(mnt, "half"), 0, "every partition undone");
+    assert!(broker.topic("half").is_none());
+    // The inodes came back: a smaller topic fits.
+    broker
+        .create_topic("whole", Some(20), Default::default())
+        .unwrap();
+    broker.close().unwrap();
+    drop(broker);
+    let broker = Broker::open(mnt).unwrap();
+    assert_eq!(topic_names(&broker), ["whole"]);
+    broker.close().unwrap();
 }
 
 #[test]

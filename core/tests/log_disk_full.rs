@@ -21,33 +21,16 @@ const PAGE: u64 = 4096;
 
 #[test]
 fn a_full_disk_is_a_storage_error_not_a_crash() {
-    let root = tempfile::tempdir().unwrap();
-    let mnt = root.path().join("mnt");
-    std::fs::create_dir(&mnt).unwrap();
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=2m", "tmpfs"])
-        .arg(&mnt)
-        .output();
-    match mounted {
-        Ok(out) if out.status.success() => {}
-        Ok(out) => {
-            println!(
-                "skipped: cannot mount a tmpfs (needs root): {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-            return;
-        }
-        Err(e) => {
-            println!("skipped: cannot run mount: {e}");
-            return;
-        }
-    }
+    let Some(mount) = TmpfsMount::new("size=2m") else {
+        return;
+    };
+    let mnt = mount.path();
     let child = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "disk_full_child", "--ignored", "--nocapture"])
-        .env(CHILD_ENV, &mnt)
+        .env(CHILD_ENV, mnt)
         .output()
         .unwrap();
-    let _ = Command::new("umount").arg(&mnt).status();
+    drop(mount);
     let stdout = String::from_utf8_lossy(&child.stdout);
     let stderr = String::from_utf8_lossy(&child.stderr);
     assert!(

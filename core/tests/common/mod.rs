@@ -147,3 +147,48 @@ pub fn reset_peak_rss() -> u64 {
 pub fn peak_growth_mib(base: u64) -> u64 {
     status_kib("VmHWM").saturating_sub(base) / 1024
 }
+
+/// A tmpfs mounted for one test (mount options such as `size=2m`), unmounted when dropped,
+/// also when the test panics. `None`, with the reason printed, where mounting needs root.
+pub struct TmpfsMount {
+    path: std::path::PathBuf,
+    _root: tempfile::TempDir,
+}
+
+impl TmpfsMount {
+    pub fn new(options: &str) -> Option<TmpfsMount> {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("mnt");
+        std::fs::create_dir(&path).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(&path)
+            .output();
+        match mounted {
+            Ok(out) if out.status.success() => Some(TmpfsMount { path, _root: root }),
+            Ok(out) => {
+                println!(
+                    "skipped: cannot mount a tmpfs (needs root): {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+                None
+            }
+            Err(e) => {
+                println!("skipped: cannot run mount: {e}");
+                None
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for TmpfsMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(&self.path)
+            .status();
+    }
+}
