@@ -190,11 +190,21 @@ enum strom_result strom_config_set(struct strom_config *cfg, const char *name, c
 void strom_config_free(struct strom_config *cfg);
 
 /**
- * Opens (creating it if needed) the broker whose data lives in directory `dir`, in `*out`.
- * One broker per directory: a second open of the same directory fails with `STROM_ERR_IO`.
- * Close it with `strom_broker_free`.
+ * Opens (creating it if needed) the broker whose data lives in directory `dir`, in `*out`,
+ * with default settings. One broker per directory: a second open of the same directory
+ * fails with `STROM_ERR_IO`. Close it with `strom_broker_free`.
  */
 enum strom_result strom_broker_open(const char *dir, struct strom_broker **out);
+
+/**
+ * `strom_broker_open` with broker settings by Kafka's names in `cfg` (every name
+ * `strom serve` takes: `num.partitions`, `group.initial.rebalance.delay.ms`, `listeners`,
+ * `metrics.listener`, ...; NULL: the defaults). An unknown name or a bad value fails with
+ * `STROM_ERR_CONFIG`. `cfg` may be freed once this returns.
+ */
+enum strom_result strom_broker_open_with(const char *dir,
+                                         const struct strom_config *cfg,
+                                         struct strom_broker **out);
 
 /**
  * Creates topic `name` with `partitions` partitions (-1: the broker's default,

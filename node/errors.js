@@ -31,25 +31,27 @@ class ClosedError extends StromError {}
 /** The call did not finish within its time limit. */
 class TimeoutError extends StromError {}
 /** No connection could be made to a broker, or one was lost. */
-class ConnectionError extends StromError {}
+class NetworkError extends StromError {}
 /** A call that does not fit the client's state (polling before subscribing, ...). */
-class StateError extends StromError {}
+class IllegalStateError extends StromError {}
 /** An argument that cannot be used as given. */
 class InvalidArgumentError extends StromError {}
 /** The broker broke the Kafka protocol or lacks an API version the call needs. */
 class ProtocolError extends StromError {}
 /** A file or socket operation failed (data directory, listener). */
-class IoError extends StromError {}
+class StorageError extends StromError {}
 
+// The kinds are core's `ErrorKind` names (core/src/error_kind.rs); the class names are the
+// same as Python's (strom.errors), so the two packages cannot drift apart.
 const KINDS = {
   config: ConfigError,
   closed: ClosedError,
   timeout: TimeoutError,
-  connection: ConnectionError,
-  state: StateError,
+  network: NetworkError,
+  illegal_state: IllegalStateError,
   invalid_argument: InvalidArgumentError,
   protocol: ProtocolError,
-  io: IoError,
+  io: StorageError,
   internal: StromError
 }
 
@@ -92,11 +94,15 @@ module.exports = {
   ConfigError,
   ClosedError,
   TimeoutError,
-  ConnectionError,
-  StateError,
+  NetworkError,
+  IllegalStateError,
   InvalidArgumentError,
   ProtocolError,
-  IoError,
+  StorageError,
+  // Earlier names of the same classes.
+  ConnectionError: NetworkError,
+  StateError: IllegalStateError,
+  IoError: StorageError,
   fromNative,
   decode
 }

@@ -21,11 +21,13 @@ export class KafkaError extends StromError {
 export class ConfigError extends StromError {}
 export class ClosedError extends StromError {}
 export class TimeoutError extends StromError {}
-export class ConnectionError extends StromError {}
-export class StateError extends StromError {}
+export class NetworkError extends StromError {}
+export class IllegalStateError extends StromError {}
 export class InvalidArgumentError extends StromError {}
 export class ProtocolError extends StromError {}
-export class IoError extends StromError {}
+export class StorageError extends StromError {}
+/** Earlier names of NetworkError, IllegalStateError and StorageError. */
+export { NetworkError as ConnectionError, IllegalStateError as StateError, StorageError as IoError }
 
 // -- broker ----------------------------------------------------------------------------------
 
@@ -38,16 +40,20 @@ export interface BrokerTopic {
 
 /** An embedded broker storing its data in a directory. */
 export class Broker {
-  /** `config`: num.partitions, group.initial.rebalance.delay.ms, auto.create.topics.enable. */
+  /** `config`: Kafka's broker setting names, every one `strom serve` takes. */
   static open (path: string, config?: KafkaConfig): Promise<Broker>
   readonly path: string
   readonly closed: boolean
+  /** The addresses the Kafka listeners are bound to. */
+  readonly listeners: string[]
   createTopic (name: string, options?: number | { partitions?: number, numPartitions?: number, configs?: KafkaConfig }): Promise<BrokerTopic>
   listTopics (): Promise<string[]>
   describeTopics (): Promise<BrokerTopic[]>
   deleteTopic (name: string): Promise<void>
   /** Serves the Kafka protocol until close(); resolves to the bound "host:port". */
   serve (listen?: string): Promise<string>
+  /** Serves Prometheus text metrics (GET /metrics) until close(); resolves to "host:port". */
+  serveMetrics (listen?: string): Promise<string>
   close (): Promise<void>
 }
 

@@ -10,7 +10,7 @@ const { AsyncLocalStorage } = require('node:async_hooks')
 const native = require('./native.js')
 const errors = require('./errors.js')
 
-const { ClosedError, ConfigError, InvalidArgumentError, StateError, fromNative } = errors
+const { ClosedError, ConfigError, InvalidArgumentError, IllegalStateError, fromNative } = errors
 
 /** How long one poll of a running consumer waits for records (bounds `disconnect`). */
 const POLL_MS = 100
@@ -254,14 +254,21 @@ class Broker {
   }
 
   /**
-   * Opens (creating it if needed) the broker whose data lives in `path`. `config` takes the
-   * Kafka broker configs num.partitions, group.initial.rebalance.delay.ms and
-   * auto.create.topics.enable (for TCP clients of `serve`).
+   * Opens (creating it if needed) the broker whose data lives in `path`. `config` takes
+   * Kafka's broker setting names, every one `strom serve` takes (num.partitions,
+   * group.initial.rebalance.delay.ms, listeners, metrics.listener, ...).
    */
   static async open (path, config = {}) {
     if (typeof path !== 'string' || path === '') throw new InvalidArgumentError('Broker.open needs a directory path')
     const c = kafkaConfig(config, 'broker')
-    return new Broker(await call(() => native.openBroker(path, c)))
+    const broker = new Broker(await call(() => native.openBroker(path, c)))
+    if (broker.listeners.length > 0) broker._keepServing()
+    return broker
+  }
+
+  /** The addresses the Kafka listeners are bound to. */
+  get listeners () {
+    return this._native.listeners
   }
 
   /** The data directory. */
@@ -305,8 +312,19 @@ class Broker {
    */
   async serve (listen = '127.0.0.1:9092') {
     const addr = await call(() => this._native.serve(listen))
-    if (this._keepAlive === null) this._keepAlive = setInterval(() => {}, 1 << 30)
+    this._keepServing()
     return addr
+  }
+
+  /** Serves Prometheus text metrics (GET /metrics) on `listen`; resolves to the bound address. */
+  async serveMetrics (listen = '127.0.0.1:0') {
+    const addr = await call(() => this._native.serveMetrics(listen))
+    this._keepServing()
+    return addr
+  }
+
+  _keepServing () {
+    if (this._keepAlive === null) this._keepAlive = setInterval(() => {}, 1 << 30)
   }
 
   /** Stops the listeners, flushes and closes the broker. Closing again does nothing. */
@@ -462,7 +480,7 @@ class Consumer extends EventEmitter {
     const next = { ...this._overrides, ...overrides }
     if (JSON.stringify({ ...this._config, ...next }) === this._built) return
     if (this._polled) {
-      throw new StateError(`${Object.keys(overrides).join(', ')} cannot change once the consumer has polled`)
+      throw new IllegalStateError(`${Object.keys(overrides).join(', ')} cannot change once the consumer has polled`)
     }
     const old = this._native
     this._overrides = next
@@ -487,7 +505,7 @@ class Consumer extends EventEmitter {
    * Calls accumulate, as in kafkajs.
    */
   async subscribe ({ topics, topic, fromBeginning } = {}) {
-    if (this._running || this._iterating) throw new StateError('cannot subscribe while the consumer is running')
+    if (this._running || this._iterating) throw new IllegalStateError('cannot subscribe while the consumer is running')
     const list = topics ?? (topic !== undefined ? [topic] : [])
     if (!Array.isArray(list) || list.length === 0) throw new InvalidArgumentError('subscribe needs topics')
     for (const t of list) {
@@ -531,7 +549,7 @@ class Consumer extends EventEmitter {
    * counts as processed once its handler resolved.
    */
   async run ({ eachMessage, eachBatch, autoCommit, autoCommitInterval, eachBatchAutoResolve = true } = {}) {
-    if (this._running || this._iterating) throw new StateError('the consumer is already running')
+    if (this._running || this._iterating) throw new IllegalStateError('the consumer is already running')
     if ((typeof eachMessage === 'function') === (typeof eachBatch === 'function')) {
       throw new InvalidArgumentError('run needs exactly one of eachMessage and eachBatch')
     }
@@ -707,7 +725,7 @@ class Consumer extends EventEmitter {
    * committed (with auto-commit) when the next poll starts. Ends after `disconnect()`.
    */
   [Symbol.asyncIterator] () {
-    if (this._running || this._iterating) throw new StateError('the consumer is already running')
+    if (this._running || this._iterating) throw new IllegalStateError('the consumer is already running')
     this._iterating = true
     let batches = []
     let b = 0

@@ -86,6 +86,13 @@ pub enum Error {
     /// A metadata log record that cannot be understood (written by a newer strom, or damaged).
     #[error("metadata log record at offset {offset}: {reason}")]
     Metadata { offset: i64, reason: String },
+    /// A listener that cannot be bound (address in use, unknown host, no permission).
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// Disk trouble. Kafka reports these as KAFKA_STORAGE_ERROR.
     #[error("storage error on {path}: {source}")]
     Io {
@@ -148,6 +155,7 @@ impl Error {
             Error::InvalidReplicaAssignment(_) => ResponseError::InvalidReplicaAssignment,
             Error::InvalidRequest(_) => ResponseError::InvalidRequest,
             Error::ShutDown => ResponseError::BrokerNotAvailable,
+            Error::Listen { .. } => ResponseError::UnknownServerError,
             Error::Metadata { .. } | Error::Io { .. } => ResponseError::KafkaStorageError,
         }
     }

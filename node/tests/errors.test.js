@@ -132,7 +132,7 @@ test('misuse: StateError and InvalidArgumentError', async () => {
     await assert.rejects(producer.send({ topic: 't', messages: [{ value: 'x', partition: -3 }] }), InvalidArgumentError)
     await assert.rejects(producer.send({ topic: 't' }), InvalidArgumentError)
     await producer.disconnect()
-    await assert.rejects(Broker.open(broker.path), e => e.name === 'IoError' && /in use/.test(e.message))
+    await assert.rejects(Broker.open(broker.path), e => e.name === 'StorageError' && e instanceof strom.IoError && /in use/.test(e.message))
   })
 })
 
@@ -171,10 +171,10 @@ test('a failing handler: consumer.crash is emitted and the message is delivered 
   })
 })
 
-test('connection refused: a retriable ConnectionError or TimeoutError', async () => {
+test('connection refused: a retriable NetworkError or TimeoutError', async () => {
   const admin = new Admin({ bootstrapServers: '127.0.0.1:1' }, { 'default.api.timeout.ms': 1000 })
   await assert.rejects(admin.connect(), e => {
-    assert.ok(e.name === 'ConnectionError' || e.name === 'TimeoutError', `${e.name}: ${e.message}`)
+    assert.ok(e.name === 'NetworkError' || e.name === 'TimeoutError', `${e.name}: ${e.message}`)
     assert.equal(e.retriable, true)
     return true
   })

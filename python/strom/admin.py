@@ -119,15 +119,8 @@ class ConsumerGroup:
     offsets: dict[TopicPartition, int] = field(default_factory=dict)
     #: End offsets (high watermarks) of the committed partitions.
     end_offsets: dict[TopicPartition, int] = field(default_factory=dict)
-
-    @property
-    def lag(self) -> dict[TopicPartition, int]:
-        """Records not yet consumed, per committed partition."""
-        return {
-            tp: max(0, self.end_offsets[tp] - o)
-            for tp, o in self.offsets.items()
-            if tp in self.end_offsets
-        }
+    #: Records not yet consumed, per committed partition (computed by strom's core).
+    lag: dict[TopicPartition, int] = field(default_factory=dict)
 
     @property
     def total_lag(self) -> int:
@@ -214,8 +207,9 @@ def _topic(d: Mapping[str, Any], offsets: Optional[Mapping[int, Mapping[str, Any
     )
 
 
-def _group(d: Mapping[str, Any], offsets: Mapping[TopicPartition, int],
-           ends: Mapping[TopicPartition, int]) -> ConsumerGroup:
+def _group(d: Mapping[str, Any], lags: Iterable[tuple[TopicPartition, Optional[int], Optional[int], Optional[int]]]) -> ConsumerGroup:
+    """A ConsumerGroup from a described group and its rows from the native ``group_lag``."""
+    rows = list(lags)
     return ConsumerGroup(
         group_id=d["group_id"],
         state=d["state"],
@@ -232,13 +226,10 @@ def _group(d: Mapping[str, Any], offsets: Mapping[TopicPartition, int],
             )
             for m in d["members"]
         ],
-        offsets=dict(offsets),
-        end_offsets=dict(ends),
+        offsets={tp: c for tp, c, _, _ in rows if c is not None},
+        end_offsets={tp: e for tp, _, e, _ in rows if e is not None},
+        lag={tp: lag for tp, _, _, lag in rows if lag is not None},
     )
-
-
-def _ends_query(partitions: Iterable[TopicPartition]) -> dict[TopicPartition, str]:
-    return {TopicPartition(*tp): "latest" for tp in partitions}
 
 
 def _dynamic(entries: Iterable[Mapping[str, Any]]) -> dict[str, str]:
@@ -311,9 +302,7 @@ class Admin(_native.Admin):
         """Groups with members, assignments, committed offsets and lag."""
         out = []
         for d in super().describe_groups(list(group_ids)):
-            offsets = super().list_group_offsets(d["group_id"])
-            ends = super().list_offsets(_ends_query(offsets)) if offsets else {}
-            out.append(_group(d, offsets, {tp: o for tp, (o, _) in ends.items()}))
+            out.append(_group(d, super().group_lag(d["group_id"])))
         return out
 
     def describe_group(self, group_id: str) -> ConsumerGroup:

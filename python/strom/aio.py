@@ -309,9 +309,7 @@ class Admin:
     async def describe_groups(self, group_ids: Iterable[str]) -> list[ConsumerGroup]:
         out = []
         for d in await self._call("describe_groups", list(group_ids)):
-            offsets = await self._call("list_group_offsets", d["group_id"])
-            ends = await self._call("list_offsets", {tp: "latest" for tp in offsets}) if offsets else {}
-            out.append(_group(d, offsets, {tp: o for tp, (o, _) in ends.items()}))
+            out.append(_group(d, await self._call("group_lag", d["group_id"])))
         return out
 
     async def describe_group(self, group_id: str) -> ConsumerGroup:

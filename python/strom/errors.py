@@ -32,6 +32,8 @@ __all__ = [
     "InvalidArgumentError",
     "IllegalStateError",
     "StorageError",
+    "StateError",
+    "IoError",
     "UnknownTopicError",
     "TopicExistsError",
     "InvalidTopicError",
@@ -302,6 +304,12 @@ KAFKA_ERROR_NAMES: dict[int, str] = {
 # Retriable codes per Kafka's RetriableException subclasses, for codes without a class.
 _RETRIABLE = {5, 6, 7, 8, 9, 13, 14, 15, 16, 19, 20, 27, 51, 56, 57, 70, 71, 74, 75, 78, 100}
 
+# Earlier Node names of the same classes (the Node package exports both spellings too).
+StateError = IllegalStateError
+IoError = StorageError
+
+# Core's `ErrorKind` names (core/src/error_kind.rs); Node maps the same kinds to classes of
+# the same names.
 _BY_KIND: dict[str, type[StromError]] = {
     "kafka": KafkaError,
     "network": NetworkError,
@@ -312,6 +320,7 @@ _BY_KIND: dict[str, type[StromError]] = {
     "invalid_argument": InvalidArgumentError,
     "illegal_state": IllegalStateError,
     "io": StorageError,
+    "internal": StromError,
 }
 
 

@@ -72,7 +72,7 @@ int main(void) {
              STROM_ERR_INVALID_ARGUMENT, "addr_cap");
   EXPECT(strcmp(small, "xyz") == 0);
   EXPECT_ERR(strom_broker_serve(broker, "no-such-host.invalid:0", NULL, 0), STROM_ERR_IO,
-             "binding");
+             "cannot listen on no-such-host.invalid:0");
 
   /* An unknown config name: STROM_ERR_CONFIG naming it, code 40 (INVALID_CONFIG). */
   CHECK(strom_config_set(cfg, "linger.msec", "5"));

@@ -1,18 +1,14 @@
-//! `strom_broker`: an embedded broker (`strom::Broker` with its `broker::Service`), which
-//! in-process clients attach to and which can serve the Kafka protocol on TCP listeners.
+//! `strom_broker`: the embedded broker (`strom::EmbeddedBroker`) that in-process clients
+//! attach to and that serves the Kafka protocol on TCP listeners. Only conversion lives here.
 
+use crate::config::{entries_of, strom_config};
 use crate::error::{call, guard, strom_result, Failure, FfiResult};
 use crate::ffi::{handle, into_handle, str_arg, take_handle, Out};
 use crate::runtime::{self, Runtime};
 use std::ffi::c_char;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use strom_core::broker::Service;
-use strom_core::group::GroupConfig;
-use strom_core::server::{self, ServerConfig};
-use strom_core::Broker;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use strom_core::{EmbeddedBroker, Settings};
 
 /// An embedded broker: the whole broker inside this process, storing its data in a
 /// directory. Made by `strom_broker_open`, released by `strom_broker_free`. Safe to use from
@@ -20,82 +16,72 @@ use tokio::task::JoinHandle;
 #[derive(Debug)]
 pub struct strom_broker {
     pub(crate) rt: Arc<Runtime>,
-    pub(crate) service: Service,
-    listeners: Mutex<Vec<Listener>>,
-    closed: AtomicBool,
-}
-
-#[derive(Debug)]
-struct Listener {
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<strom_core::Result<()>>,
+    embedded: EmbeddedBroker,
 }
 
 impl strom_broker {
     /// The service for an in-process client, refusing a closed broker.
     pub(crate) fn service(&self) -> FfiResult<&Service> {
         self.rt.check()?;
-        if self.closed.load(Ordering::Acquire) {
+        if self.embedded.is_closed() {
             return Err(Failure::new(
                 strom_result::STROM_ERR_CLOSED,
                 "the broker is closed",
             ));
         }
-        Ok(&self.service)
+        Ok(self.embedded.service()?)
     }
 
     fn close(&self) -> FfiResult<()> {
         self.rt.check()?;
-        if self.closed.swap(true, Ordering::AcqRel) {
-            return Ok(());
-        }
-        let listeners = std::mem::take(
-            &mut *self
-                .listeners
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
-        for l in listeners {
-            let _ = l.stop.send(());
-            // A listener's own failure is not the close's: the broker still closes.
-            let _ = self.rt.block_on(l.task)?;
-        }
-        self.service.stop();
-        self.service.broker().close()?;
-        Ok(())
+        Ok(self.rt.block_on(self.embedded.close())??)
     }
 }
 
-/// Opens (creating it if needed) the broker whose data lives in directory `dir`, in `*out`.
-/// One broker per directory: a second open of the same directory fails with `STROM_ERR_IO`.
-/// Close it with `strom_broker_free`.
+/// Opens (creating it if needed) the broker whose data lives in directory `dir`, in `*out`,
+/// with default settings. One broker per directory: a second open of the same directory
+/// fails with `STROM_ERR_IO`. Close it with `strom_broker_free`.
 #[no_mangle]
 pub unsafe extern "C" fn strom_broker_open(
     dir: *const c_char,
     out: *mut *mut strom_broker,
 ) -> strom_result {
-    call("strom_broker_open", || {
+    // SAFETY: forwarded under the same contract, with no config.
+    unsafe { open("strom_broker_open", dir, std::ptr::null(), out) }
+}
+
+/// `strom_broker_open` with broker settings by Kafka's names in `cfg` (every name
+/// `strom serve` takes: `num.partitions`, `group.initial.rebalance.delay.ms`, `listeners`,
+/// `metrics.listener`, ...; NULL: the defaults). An unknown name or a bad value fails with
+/// `STROM_ERR_CONFIG`. `cfg` may be freed once this returns.
+#[no_mangle]
+pub unsafe extern "C" fn strom_broker_open_with(
+    dir: *const c_char,
+    cfg: *const strom_config,
+    out: *mut *mut strom_broker,
+) -> strom_result {
+    // SAFETY: forwarded under the same contract.
+    unsafe { open("strom_broker_open_with", dir, cfg, out) }
+}
+
+/// # Safety
+/// `dir` is NULL or NUL-terminated, `cfg` NULL or live, `out` NULL or writable.
+unsafe fn open(
+    what: &'static str,
+    dir: *const c_char,
+    cfg: *const strom_config,
+    out: *mut *mut strom_broker,
+) -> strom_result {
+    call(what, || {
         // SAFETY: the header's contract: a NUL-terminated string or NULL.
         let dir = unsafe { str_arg(dir, "dir")? };
         let out = Out::required(out, "out")?;
+        // SAFETY: NULL or a live config, by the header's contract.
+        let settings = Settings::from_pairs(unsafe { entries_of(cfg) })?;
         let rt = runtime::get()?;
-        let broker = Broker::open(dir)?;
-        let service = rt.block_on(Service::start(broker.clone(), GroupConfig::default()))?;
-        let service = match service {
-            Ok(s) => s,
-            Err(e) => {
-                let _ = broker.close();
-                return Err(e.into());
-            }
-        };
-        let handle = strom_broker {
-            rt,
-            service,
-            listeners: Mutex::new(Vec::new()),
-            closed: AtomicBool::new(false),
-        };
+        let embedded = rt.block_on(EmbeddedBroker::open(dir, settings))??;
         // SAFETY: checked non-NULL; the caller gave a writable slot.
-        unsafe { out.write(into_handle(handle)) };
+        unsafe { out.write(into_handle(strom_broker { rt, embedded })) };
         Ok(())
     })
 }
@@ -142,27 +128,19 @@ pub unsafe extern "C" fn strom_broker_serve(
     call("strom_broker_serve", || {
         // SAFETY: the header's contract: a live broker and a NUL-terminated string, or NULL.
         let (b, listen) = unsafe { (handle(broker, "broker")?, str_arg(listen, "listen")?) };
-        let service = b.service()?.clone();
-        let listener =
-            b.rt.block_on(tokio::net::TcpListener::bind(listen))?
-                .map_err(|e| Failure::io(&format!("binding {listen}"), e))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| Failure::io("reading the listener's address", e))?
-            .to_string();
+        b.service()?;
+        // A copy of the handle's broker: the listener outlives no close (close stops it).
+        let embedded = b.embedded.clone();
+        let bound =
+            b.rt.block_on(async move { embedded.serve(listen).await })??;
+        let addr = bound.to_string();
         if !addr_out.is_null() && addr.len() >= addr_cap {
+            let embedded = b.embedded.clone();
+            b.rt.block_on(async move { embedded.stop_serving(bound).await })?;
             return Err(Failure::invalid(format!(
                 "addr_cap {addr_cap} has no room for {addr:?} and its NUL"
             )));
         }
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = b.rt.spawn(async move {
-            server::serve(listener, &service, &ServerConfig::default(), stopped).await
-        });
-        b.listeners
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Listener { stop, task });
         if !addr_out.is_null() {
             // SAFETY: `addr_out` has room for `addr_cap` > addr.len() bytes, by the caller's
             // promise; the source is a Rust string that cannot overlap it.

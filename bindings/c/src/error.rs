@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use strom_core::client::ClientError;
+use strom_core::{ErrorInfo, ErrorKind};
 
 /// What a fallible strom function returns. On anything but `STROM_OK` the outputs are left
 /// untouched and `strom_last_error()` tells what went wrong.
@@ -70,40 +71,44 @@ impl Failure {
     }
 }
 
+impl From<ErrorKind> for strom_result {
+    /// The one mapping of core's kinds to C codes; the numbers are `ErrorKind::code`.
+    fn from(kind: ErrorKind) -> Self {
+        use strom_result::*;
+        match kind {
+            ErrorKind::InvalidArgument => STROM_ERR_INVALID_ARGUMENT,
+            ErrorKind::Config => STROM_ERR_CONFIG,
+            ErrorKind::Kafka => STROM_ERR_KAFKA,
+            ErrorKind::Timeout => STROM_ERR_TIMEOUT,
+            ErrorKind::Closed => STROM_ERR_CLOSED,
+            ErrorKind::Io => STROM_ERR_IO,
+            ErrorKind::Internal => STROM_ERR_INTERNAL,
+            ErrorKind::Network => STROM_ERR_NETWORK,
+            ErrorKind::IllegalState => STROM_ERR_STATE,
+            ErrorKind::Protocol => STROM_ERR_PROTOCOL,
+        }
+    }
+}
+
+impl From<ErrorInfo> for Failure {
+    fn from(info: ErrorInfo) -> Self {
+        Failure {
+            code: info.kind.into(),
+            kafka_code: info.kafka_code.unwrap_or(0),
+            message: info.message,
+        }
+    }
+}
+
 impl From<ClientError> for Failure {
     fn from(e: ClientError) -> Self {
-        use strom_result::*;
-        let code = match &e {
-            ClientError::Kafka { .. } => STROM_ERR_KAFKA,
-            ClientError::Connect { .. } | ClientError::Disconnected { .. } => STROM_ERR_NETWORK,
-            ClientError::Timeout(_) => STROM_ERR_TIMEOUT,
-            ClientError::Config(_) => STROM_ERR_CONFIG,
-            ClientError::Closed(_) => STROM_ERR_CLOSED,
-            ClientError::Protocol(_) | ClientError::Unsupported(_) => STROM_ERR_PROTOCOL,
-            ClientError::InvalidArgument(_) => STROM_ERR_INVALID_ARGUMENT,
-            ClientError::IllegalState(_) => STROM_ERR_STATE,
-        };
-        Failure {
-            code,
-            kafka_code: e.kafka_code().unwrap_or(0),
-            message: e.to_string(),
-        }
+        ErrorInfo::from(e).into()
     }
 }
 
 impl From<strom_core::Error> for Failure {
     fn from(e: strom_core::Error) -> Self {
-        use strom_core::Error;
-        let code = match &e {
-            Error::Io { .. } | Error::Metadata { .. } => strom_result::STROM_ERR_IO,
-            Error::ShutDown => strom_result::STROM_ERR_CLOSED,
-            _ => strom_result::STROM_ERR_KAFKA,
-        };
-        Failure {
-            code,
-            kafka_code: e.kafka_code(),
-            message: e.to_string(),
-        }
+        ErrorInfo::from(e).into()
     }
 }
 
@@ -231,6 +236,13 @@ mod tests {
         assert_eq!(call("strom_y", || Ok(())), strom_result::STROM_OK);
         assert_eq!(last(), "");
         assert_eq!(strom_last_kafka_code(), 0);
+    }
+
+    #[test]
+    fn every_kind_returns_its_stable_code() {
+        for kind in ErrorKind::ALL {
+            assert_eq!(strom_result::from(kind) as i32, kind.code(), "{kind:?}");
+        }
     }
 
     #[test]

@@ -101,7 +101,7 @@ pub struct NativeAdmin {
 
 /// Starts an admin client with Kafka's admin config names (fetching metadata once, so a
 /// wrong address fails here), attached to `broker` if given.
-#[napi]
+#[napi(catch_unwind)]
 pub fn connect_admin<'env>(
     env: &'env Env,
     config: HashMap<String, String>,
@@ -142,7 +142,7 @@ impl NativeAdmin {
 #[napi]
 impl NativeAdmin {
     /// Drops the client and its connections; later calls fail with a `ClosedError`.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn close(&self) {
         self.admin
             .lock()
@@ -151,7 +151,7 @@ impl NativeAdmin {
     }
 
     /// Creates `topics` (each with its own result).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn create_topics<'env>(
         &self,
         env: &'env Env,
@@ -179,7 +179,7 @@ impl NativeAdmin {
         })
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn delete_topics<'env>(
         &self,
         env: &'env Env,
@@ -191,7 +191,7 @@ impl NativeAdmin {
     }
 
     /// Names of the topics, sorted (internal ones only with `include_internal`).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn list_topics<'env>(
         &self,
         env: &'env Env,
@@ -203,7 +203,7 @@ impl NativeAdmin {
     }
 
     /// Describes `topics` (every topic when empty).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn describe_topics<'env>(
         &self,
         env: &'env Env,
@@ -237,7 +237,7 @@ impl NativeAdmin {
         })
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn list_groups<'env>(
         &self,
         env: &'env Env,
@@ -255,7 +255,7 @@ impl NativeAdmin {
         })
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn describe_groups<'env>(
         &self,
         env: &'env Env,
@@ -292,7 +292,7 @@ impl NativeAdmin {
     }
 
     /// Every offset `group` has committed.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn group_offsets<'env>(
         &self,
         env: &'env Env,
@@ -312,7 +312,7 @@ impl NativeAdmin {
     }
 
     /// Deletes `groups` (each must be empty), each with its own result.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn delete_groups<'env>(
         &self,
         env: &'env Env,

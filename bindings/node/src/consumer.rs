@@ -66,7 +66,7 @@ pub struct NativeConsumer {
 }
 
 /// Creates a consumer with Kafka's config names, attached to `broker` if given.
-#[napi]
+#[napi(catch_unwind)]
 pub fn connect_consumer<'env>(
     env: &'env Env,
     config: HashMap<String, String>,
@@ -108,7 +108,7 @@ impl NativeConsumer {
 #[napi]
 impl NativeConsumer {
     /// Subscribes to `topics` through the consumer group.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn subscribe<'env>(
         &self,
         env: &'env Env,
@@ -118,7 +118,7 @@ impl NativeConsumer {
     }
 
     /// Subscribes to every topic whose whole name matches the regular expression `pattern`.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn subscribe_pattern<'env>(
         &self,
         env: &'env Env,
@@ -128,7 +128,7 @@ impl NativeConsumer {
     }
 
     /// Consumes exactly `partitions`, without group membership.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn assign<'env>(
         &self,
         env: &'env Env,
@@ -138,13 +138,13 @@ impl NativeConsumer {
         self.with(env, |mut c| async move { c.assign(&list) })
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn unsubscribe<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
         self.with(env, |mut c| async move { c.unsubscribe().await })
     }
 
     /// Waits up to `timeout_ms` for records; resolves to them packed (possibly none).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn poll<'env>(
         &self,
         env: &'env Env,
@@ -157,13 +157,13 @@ impl NativeConsumer {
     }
 
     /// Commits the positions of every assigned partition.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn commit_sync<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
         self.with(env, |mut c| async move { c.commit_sync().await })
     }
 
     /// Commits the given offsets (the next offset to consume of each partition).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn commit_offsets<'env>(
         &self,
         env: &'env Env,
@@ -181,7 +181,7 @@ impl NativeConsumer {
     }
 
     /// Makes the next poll return records of the partition from `offset`.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn seek<'env>(
         &self,
         env: &'env Env,
@@ -194,7 +194,7 @@ impl NativeConsumer {
     }
 
     /// Moves `partitions` (every assigned one when empty) to their first offset.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn seek_to_beginning<'env>(
         &self,
         env: &'env Env,
@@ -205,7 +205,7 @@ impl NativeConsumer {
     }
 
     /// Moves `partitions` (every assigned one when empty) to their end.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn seek_to_end<'env>(
         &self,
         env: &'env Env,
@@ -216,7 +216,7 @@ impl NativeConsumer {
     }
 
     /// The next offset poll returns for the partition.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn position<'env>(
         &self,
         env: &'env Env,
@@ -227,7 +227,7 @@ impl NativeConsumer {
         self.with(env, move |mut c| async move { c.position(&tp).await })
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn pause<'env>(
         &self,
         env: &'env Env,
@@ -237,7 +237,7 @@ impl NativeConsumer {
         self.with(env, |mut c| async move { c.pause(&list) })
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn resume<'env>(
         &self,
         env: &'env Env,
@@ -247,7 +247,7 @@ impl NativeConsumer {
         self.with(env, |mut c| async move { c.resume(&list) })
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn paused<'env>(
         &self,
         env: &'env Env,
@@ -255,7 +255,7 @@ impl NativeConsumer {
         self.with(env, |c| async move { Ok(js_partitions(c.paused())) })
     }
 
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn assignment<'env>(
         &self,
         env: &'env Env,
@@ -264,7 +264,7 @@ impl NativeConsumer {
     }
 
     /// Commits (with auto-commit), leaves the group and stops. Closing again does nothing.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn close<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
         let inner = Arc::clone(&self.inner);
         env.spawn_future(async move {

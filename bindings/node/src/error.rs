@@ -6,6 +6,7 @@
 
 use strom::client::error::kafka_name;
 use strom::client::ClientError;
+use strom::{ErrorInfo, ErrorKind};
 
 /// An error on its way to JavaScript.
 #[derive(Debug)]
@@ -17,64 +18,43 @@ pub struct JsFailure {
 }
 
 impl JsFailure {
-    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
-        JsFailure {
-            kind,
-            code: None,
-            retriable: false,
-            message: message.into(),
-        }
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        ErrorInfo::new(kind, message).into()
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new("invalid_argument", message)
+        Self::new(ErrorKind::InvalidArgument, message)
     }
 
     pub fn closed(what: &str) -> Self {
-        Self::new("closed", format!("the {what} is closed"))
+        Self::new(ErrorKind::Closed, format!("the {what} is closed"))
     }
 
     pub fn io(what: &str, e: std::io::Error) -> Self {
-        Self::new("io", format!("{what}: {e}"))
+        Self::new(ErrorKind::Io, format!("{what}: {e}"))
+    }
+}
+
+impl From<ErrorInfo> for JsFailure {
+    fn from(info: ErrorInfo) -> Self {
+        JsFailure {
+            kind: info.kind.name(),
+            code: info.kafka_code,
+            retriable: info.retriable,
+            message: info.message,
+        }
     }
 }
 
 impl From<ClientError> for JsFailure {
     fn from(e: ClientError) -> Self {
-        let kind = match &e {
-            ClientError::Kafka { .. } => "kafka",
-            ClientError::Connect { .. } | ClientError::Disconnected { .. } => "connection",
-            ClientError::Timeout(_) => "timeout",
-            ClientError::Config(_) => "config",
-            ClientError::Closed(_) => "closed",
-            ClientError::Protocol(_) | ClientError::Unsupported(_) => "protocol",
-            ClientError::InvalidArgument(_) => "invalid_argument",
-            ClientError::IllegalState(_) => "state",
-        };
-        JsFailure {
-            kind,
-            code: e.kafka_code(),
-            retriable: e.is_retriable(),
-            message: e.to_string(),
-        }
+        ErrorInfo::from(e).into()
     }
 }
 
 impl From<strom::Error> for JsFailure {
     fn from(e: strom::Error) -> Self {
-        let kind = match &e {
-            strom::Error::Io { .. } | strom::Error::Metadata { .. } => "io",
-            strom::Error::ShutDown => "closed",
-            _ => "kafka",
-        };
-        let message = e.to_string();
-        let as_client = ClientError::from(e);
-        JsFailure {
-            kind,
-            code: as_client.kafka_code(),
-            retriable: as_client.is_retriable(),
-            message,
-        }
+        ErrorInfo::from(e).into()
     }
 }
 

@@ -33,7 +33,7 @@ impl NativeProducer {
 }
 
 /// Starts a producer with Kafka's config names, attached to `broker` if given.
-#[napi]
+#[napi(catch_unwind)]
 pub fn connect_producer<'env>(
     env: &'env Env,
     config: HashMap<String, String>,
@@ -59,7 +59,7 @@ pub fn connect_producer<'env>(
 impl NativeProducer {
     /// Sends `count` records packed in `records` to `topic` and resolves, once all are
     /// acknowledged, to their packed deliveries (partition, offset, timestamp each).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn send<'env>(
         &self,
         env: &'env Env,
@@ -93,14 +93,14 @@ impl NativeProducer {
     }
 
     /// Sends what is queued without waiting for `linger.ms` and waits for the answers.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn flush<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
         let producer = self.producer()?;
         env.spawn_future(async move { js(producer.flush().await) })
     }
 
     /// Partition count of `topic`.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn partitions_for<'env>(
         &self,
         env: &'env Env,
@@ -111,7 +111,7 @@ impl NativeProducer {
     }
 
     /// Delivers what is queued, then stops; later sends fail with a `ClosedError`.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn close<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
         let producer = self
             .producer

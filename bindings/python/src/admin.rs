@@ -348,6 +348,22 @@ impl Admin {
         })
     }
 
+    /// [(TopicPartition, committed, end offset, lag)] of every partition a group committed;
+    /// the lag is core's (`strom::group::lag`), `None` where a side is unknown.
+    #[pyo3(signature = (group, *, aio=false))]
+    fn group_lag(&self, py: Python<'_>, group: String, aio: bool) -> PyResult<Py<PyAny>> {
+        self.run(py, aio, |a| async move {
+            Ok(a.group_lag(&group, &[])
+                .await?
+                .into_iter()
+                .map(|l| {
+                    let lag = l.lag();
+                    (Tp(l.topic, l.partition), l.committed, l.end_offset, lag)
+                })
+                .collect::<Vec<_>>())
+        })
+    }
+
     /// Sets a group's committed offsets (the group must have no members).
     #[pyo3(signature = (group, offsets, *, aio=false))]
     fn alter_group_offsets(

@@ -1,5 +1,5 @@
-//! `Broker`: an embedded broker (`strom::Broker` with its `broker::Service`), which in-process
-//! clients attach to and which can serve the Kafka protocol on TCP listeners.
+//! `Broker`: the embedded broker (`strom::EmbeddedBroker`) that in-process clients attach to
+//! and that serves the Kafka protocol on TCP listeners. Only conversion lives here.
 
 use crate::config;
 use crate::error::{FResult, Failure, IntoPy};
@@ -7,43 +7,17 @@ use crate::runtime::{self, Runtime};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 use strom::broker::admin::topics::NODE_ID;
-use strom::broker::{BrokerConfig, Service};
-use strom::group::GroupConfig;
-use strom::server::{self, ServerConfig};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-
-/// The broker settings the embedded broker takes, by Kafka's names.
-const KNOWN: &[&str] = &[
-    "num.partitions",
-    "auto.create.topics.enable",
-    "log.retention.check.interval.ms",
-    "group.initial.rebalance.delay.ms",
-    "group.min.session.timeout.ms",
-    "group.max.session.timeout.ms",
-    "offsets.retention.minutes",
-    "group.max.size",
-];
+use strom::broker::Service;
+use strom::{EmbeddedBroker, Settings};
 
 #[pyclass(module = "strom._native", subclass, frozen)]
 pub struct Broker {
     pub(crate) rt: Arc<Runtime>,
     /// `None` only while dropping.
-    service: Option<Service>,
-    server: ServerConfig,
-    listeners: parking_lot::Mutex<Vec<Listener>>,
-    closed: AtomicBool,
+    embedded: Option<EmbeddedBroker>,
     path: String,
-}
-
-struct Listener {
-    addr: String,
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<strom::Result<()>>,
 }
 
 /// A topic with the sizes of its partitions.
@@ -68,82 +42,29 @@ struct PartitionInfo {
     segments: Option<usize>,
 }
 
-fn int<T: std::str::FromStr>(name: &str, value: &str) -> FResult<T> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| Failure::Config(format!("{name}={value:?} is not a valid number")))
-}
-
-/// The broker's and the server's settings from Kafka's broker config names.
-fn settings(entries: &[(String, String)]) -> FResult<(BrokerConfig, ServerConfig)> {
-    let mut broker = BrokerConfig::default();
-    let mut group = GroupConfig::default();
-    let mut server = ServerConfig::default();
-    for (name, value) in entries {
-        match name.as_str() {
-            "num.partitions" => broker.default_partitions = int(name, value)?,
-            "auto.create.topics.enable" => {
-                server.auto_create_topics = match value.trim() {
-                    "true" => true,
-                    "false" => false,
-                    _ => {
-                        return Err(Failure::Config(format!(
-                            "{name}={value:?} must be true or false"
-                        )))
-                    }
-                }
-            }
-            "log.retention.check.interval.ms" => {
-                broker.housekeeping_interval = Some(Duration::from_millis(int(name, value)?))
-            }
-            "group.initial.rebalance.delay.ms" => {
-                group.initial_rebalance_delay_ms = int(name, value)?
-            }
-            "group.min.session.timeout.ms" => group.min_session_timeout_ms = int(name, value)?,
-            "group.max.session.timeout.ms" => group.max_session_timeout_ms = int(name, value)?,
-            "offsets.retention.minutes" => {
-                group.offsets_retention_ms = int::<i64>(name, value)?.saturating_mul(60_000)
-            }
-            "group.max.size" => group.max_size = int(name, value)?,
-            _ => {
-                return Err(Failure::Config(format!(
-                    "unknown broker config {name:?}; the embedded broker takes: {}",
-                    KNOWN.join(", ")
-                )))
-            }
-        }
-    }
-    server.group = group;
-    Ok((broker, server))
-}
-
 impl Broker {
     /// The service for an in-process client, refusing a closed broker.
     pub(crate) fn service(&self) -> FResult<&Service> {
         self.rt.check()?;
-        match &self.service {
-            Some(s) if !self.closed.load(Ordering::Acquire) => Ok(s),
+        match &self.embedded {
+            Some(b) if !b.is_closed() => Ok(b.service()?),
             _ => Err(Failure::Closed("the broker is closed".into())),
         }
     }
 
+    fn embedded(&self) -> FResult<&EmbeddedBroker> {
+        self.service()?;
+        self.embedded
+            .as_ref()
+            .ok_or_else(|| Failure::Closed("the broker is closed".into()))
+    }
+
     fn shut(&self) -> FResult<()> {
         self.rt.check()?;
-        if self.closed.swap(true, Ordering::AcqRel) {
-            return Ok(());
+        match &self.embedded {
+            Some(b) => Ok(self.rt.block_on(b.close())?),
+            None => Ok(()),
         }
-        let listeners = std::mem::take(&mut *self.listeners.lock());
-        for l in listeners {
-            let _ = l.stop.send(());
-            // A listener's own failure is not the close's: the broker still closes.
-            let _ = self.rt.block_on(l.task);
-        }
-        if let Some(service) = &self.service {
-            service.stop();
-            service.broker().close()?;
-        }
-        Ok(())
     }
 
     fn info(&self, name: &str) -> FResult<TopicInfo> {
@@ -181,7 +102,9 @@ impl Broker {
 
 #[pymethods]
 impl Broker {
-    /// Opens (creating it if needed) the broker whose data lives in directory `path`.
+    /// Opens (creating it if needed) the broker whose data lives in directory `path`, with
+    /// broker settings by Kafka's names (every name `strom serve` takes; see
+    /// `strom::embedded::settings::NAMES`).
     #[new]
     #[pyo3(signature = (path, config=None, **kwargs))]
     fn new(
@@ -191,30 +114,18 @@ impl Broker {
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let entries = config::collect(config, kwargs)?;
-        let (broker_config, server) = settings(&entries).py_err(py)?;
+        let settings = Settings::from_pairs(entries)
+            .map_err(Failure::from)
+            .py_err(py)?;
         let rt = runtime::get().py_err(py)?;
         let shown = path.display().to_string();
-        let group = server.group.clone();
-        let service = runtime::block(py, &rt, async move {
-            let broker =
-                tokio::task::spawn_blocking(move || strom::Broker::open_with(&path, broker_config))
-                    .await
-                    .map_err(|e| Failure::Io(format!("opening the broker: {e}")))??;
-            match Service::start(broker.clone(), group).await {
-                Ok(s) => Ok(s),
-                Err(e) => {
-                    let _ = broker.close();
-                    Err(Failure::from(e))
-                }
-            }
+        let embedded = runtime::block(py, &rt, async move {
+            Ok::<_, Failure>(EmbeddedBroker::open(&path, settings).await?)
         })
         .py_err(py)?;
         Ok(Broker {
             rt,
-            service: Some(service),
-            server,
-            listeners: parking_lot::Mutex::new(Vec::new()),
-            closed: AtomicBool::new(false),
+            embedded: Some(embedded),
             path: shown,
         })
     }
@@ -227,23 +138,29 @@ impl Broker {
 
     #[getter]
     fn closed(&self) -> bool {
-        self.closed.load(Ordering::Acquire)
+        self.embedded.as_ref().is_none_or(|b| b.is_closed())
     }
 
     /// The addresses `serve` is listening on.
     #[getter]
     fn listeners(&self) -> Vec<String> {
-        self.listeners
-            .lock()
-            .iter()
-            .map(|l| l.addr.clone())
-            .collect()
+        self.embedded
+            .as_ref()
+            .map(|b| b.listeners().iter().map(|a| a.to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The address `serve_metrics` (or the `metrics.listener` setting) serves metrics on.
+    #[getter]
+    fn metrics_listener(&self) -> Option<String> {
+        let addr = self.embedded.as_ref()?.metrics_listener()?;
+        Some(addr.to_string())
     }
 
     #[getter]
     fn cluster_id(&self) -> Option<String> {
-        let service = self.service.as_ref()?;
-        Some(service.broker().cluster_id().to_string())
+        let broker = self.embedded.as_ref()?;
+        Some(broker.broker().cluster_id().to_string())
     }
 
     /// Creates a topic (`partitions=None`: `num.partitions`) with topic config overrides.
@@ -298,30 +215,26 @@ impl Broker {
     /// picks a free one) until `close()`. Returns the bound address, "127.0.0.1:40123".
     #[pyo3(signature = (listen="127.0.0.1:0"))]
     fn serve(&self, py: Python<'_>, listen: &str) -> PyResult<String> {
-        let service = self.service().py_err(py)?.clone();
+        let embedded = self.embedded().py_err(py)?.clone();
         let target = listen.to_string();
-        let listener = runtime::block(py, &self.rt, async move {
-            tokio::net::TcpListener::bind(&target)
-                .await
-                .map_err(|e| Failure::Io(format!("binding {target}: {e}")))
+        let addr = runtime::block(py, &self.rt, async move {
+            Ok::<_, Failure>(embedded.serve(&target).await?)
         })
         .py_err(py)?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| Failure::Io(format!("reading the listener's address: {e}")))
-            .py_err(py)?
-            .to_string();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let config = self.server.clone();
-        let task = self
-            .rt
-            .spawn(async move { server::serve(listener, &service, &config, stopped).await });
-        self.listeners.lock().push(Listener {
-            addr: addr.clone(),
-            stop,
-            task,
-        });
-        Ok(addr)
+        Ok(addr.to_string())
+    }
+
+    /// Serves Prometheus text metrics (`GET /metrics`) on `listen` until `close()`. Returns
+    /// the bound address.
+    #[pyo3(signature = (listen="127.0.0.1:0"))]
+    fn serve_metrics(&self, py: Python<'_>, listen: &str) -> PyResult<String> {
+        let embedded = self.embedded().py_err(py)?.clone();
+        let target = listen.to_string();
+        let addr = runtime::block(py, &self.rt, async move {
+            Ok::<_, Failure>(embedded.serve_metrics(&target).await?)
+        })
+        .py_err(py)?;
+        Ok(addr.to_string())
     }
 
     /// Stops the listeners (draining their requests), flushes and closes the broker. Later
@@ -339,8 +252,7 @@ impl Drop for Broker {
             let _ = self.shut();
         }
         let rt = Arc::clone(&self.rt);
-        let listeners = std::mem::take(&mut *self.listeners.lock());
         // In a forked child this leaks the parent's broker instead of closing its files.
-        rt.release((listeners, self.service.take()));
+        rt.release(self.embedded.take());
     }
 }

@@ -7,6 +7,7 @@
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use strom::client::ClientError;
+use strom::{ErrorInfo, ErrorKind};
 
 pub type FResult<T> = Result<T, Failure>;
 
@@ -60,38 +61,21 @@ impl std::fmt::Display for Failure {
 }
 
 impl Failure {
-    /// (kind, Kafka code, retriable) for `strom.errors._from_native`.
+    /// (kind, Kafka code, retriable) for `strom.errors._from_native`: core's classification
+    /// ([`ErrorInfo`]) for core and client errors, the same kinds for the binding's own.
     fn parts(&self) -> (&'static str, Option<i16>, bool) {
+        let info = |i: ErrorInfo| (i.kind.name(), i.kafka_code, i.retriable);
+        let own = |kind: ErrorKind| info(ErrorInfo::new(kind, ""));
         match self {
-            Failure::Client(e) => {
-                let kind = match e {
-                    ClientError::Kafka { .. } => "kafka",
-                    ClientError::Connect { .. } | ClientError::Disconnected { .. } => "network",
-                    ClientError::Timeout(_) => "timeout",
-                    ClientError::Config(_) => "config",
-                    ClientError::Closed(_) => "closed",
-                    ClientError::Protocol(_) | ClientError::Unsupported(_) => "protocol",
-                    ClientError::InvalidArgument(_) => "invalid_argument",
-                    ClientError::IllegalState(_) => "illegal_state",
-                };
-                (kind, e.kafka_code(), e.is_retriable())
-            }
-            Failure::Core(e) => {
-                let kind = match e {
-                    strom::Error::ShutDown => "closed",
-                    strom::Error::Io { .. } | strom::Error::Metadata { .. } => "io",
-                    _ => "kafka",
-                };
-                let code = e.kafka_code();
-                (kind, Some(code), e.kafka_error().is_retriable())
-            }
+            Failure::Client(e) => info(ErrorInfo::from(e)),
+            Failure::Core(e) => info(ErrorInfo::from(e)),
             Failure::Py(_) => ("python", None, false),
-            Failure::Closed(_) => ("closed", None, false),
-            Failure::Config(_) => ("config", Some(40), false),
-            Failure::InvalidArgument(_) => ("invalid_argument", None, false),
-            Failure::State(_) => ("illegal_state", None, false),
-            Failure::Timeout(_) => ("timeout", Some(7), true),
-            Failure::Io(_) => ("io", None, false),
+            Failure::Closed(_) => own(ErrorKind::Closed),
+            Failure::Config(_) => own(ErrorKind::Config),
+            Failure::InvalidArgument(_) => own(ErrorKind::InvalidArgument),
+            Failure::State(_) => own(ErrorKind::IllegalState),
+            Failure::Timeout(_) => own(ErrorKind::Timeout),
+            Failure::Io(_) => own(ErrorKind::Io),
         }
     }
 

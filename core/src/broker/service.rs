@@ -24,13 +24,25 @@ pub struct Service {
 struct Inner {
     broker: Broker,
     groups: GroupCoordinator,
+    /// `auto.create.topics.enable` for in-process clients (listeners carry their own).
+    auto_create_topics: bool,
     stop: watch::Sender<bool>,
 }
 
 impl Service {
     /// Opens the group coordinator on `broker` (replaying `__consumer_offsets`) and starts its
-    /// ticker on the current tokio runtime.
+    /// ticker on the current tokio runtime. In-process clients may create topics by writing
+    /// to them (Kafka's default `auto.create.topics.enable=true`).
     pub async fn start(broker: Broker, group: GroupConfig) -> Result<Service> {
+        Self::start_with(broker, group, true).await
+    }
+
+    /// [`Service::start`] with `auto.create.topics.enable` for in-process clients.
+    pub async fn start_with(
+        broker: Broker,
+        group: GroupConfig,
+        auto_create_topics: bool,
+    ) -> Result<Service> {
         let opening = broker.clone();
         let groups = tokio::task::spawn_blocking(move || {
             GroupCoordinator::open(opening, group, crate::clock::system())
@@ -46,6 +58,7 @@ impl Service {
             inner: Arc::new(Inner {
                 broker,
                 groups,
+                auto_create_topics,
                 stop,
             }),
         })
@@ -76,6 +89,11 @@ impl Service {
             auto_create_topics,
             shutdown,
         }
+    }
+
+    /// Whether in-process clients create topics by writing to them.
+    pub fn auto_create_topics(&self) -> bool {
+        self.inner.auto_create_topics
     }
 
     /// The stop signal of the service itself (for contexts without a listener of their own).

@@ -7,6 +7,7 @@
 //! expires sessions and completes rebalances whose deadline passed.
 
 pub mod admin;
+pub mod lag;
 pub mod membership;
 pub mod offsets;
 pub mod state;

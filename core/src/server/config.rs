@@ -38,7 +38,7 @@ pub struct ServerConfig {
     /// The group coordinator's settings (`group.*`, `offsets.*`).
     pub group: GroupConfig,
     /// Where connections and requests are counted (always, it is a few atomics); exposed by
-    /// [`super::run_with_metrics`].
+    /// [`super::serve_metrics`].
     pub metrics: Arc<Metrics>,
 }
 

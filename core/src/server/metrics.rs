@@ -21,6 +21,7 @@
 //! - `group_committed_offset`, `group_lag` `{group,topic,partition}`.
 
 use crate::broker::Service;
+use crate::group::lag::lag;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -342,7 +343,7 @@ fn render_groups(out: &mut String, service: &Service) {
         );
         let _ = writeln!(out, "strom_group_committed_offset{{{labels}}} {offset}");
         if let Ok(log) = broker.partition(topic, *partition) {
-            lags.push((labels, (log.log_end_offset() - offset).max(0)));
+            lags.push((labels, lag(*offset, log.log_end_offset())));
         }
     }
     header(

@@ -3,8 +3,8 @@
 //! number of connections is bounded by a semaphore, so are the bytes of requests in flight
 //! across all of them ([`memory`], `queued.max.request.bytes`), and shutdown drains in-flight requests
 //! for a bounded time before closing the broker (which flushes and writes the clean-shutdown
-//! marker). [`metrics`] counts what passes through the connections; [`run_with_metrics`]
-//! also serves them to Prometheus.
+//! marker). [`metrics`] counts what passes through the connections; [`serve_metrics`]
+//! serves them to Prometheus.
 
 mod config;
 mod connection;
@@ -14,6 +14,7 @@ mod metrics_http;
 
 pub use config::ServerConfig;
 pub use metrics::Metrics;
+pub use metrics_http::serve as serve_metrics;
 
 use crate::broker::handlers::Context;
 use crate::broker::Broker;
@@ -25,38 +26,21 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch, Semaphore};
 
 /// Serves the Kafka protocol on `listener` until `shutdown` resolves, then drains and closes
-/// `broker`. Returns the broker's close result.
+/// `broker`. Returns the broker's close result. (A broker with several listeners, metrics
+/// and in-process clients is [`crate::EmbeddedBroker`].)
 pub async fn run(
     listener: TcpListener,
     broker: Broker,
     config: ServerConfig,
     shutdown: impl Future,
 ) -> crate::Result<()> {
-    run_with_metrics(listener, None, broker, config, shutdown).await
-}
-
-/// [`run`], plus a Prometheus text endpoint (`GET /metrics`) on `metrics` when given: the
-/// counters of `config.metrics`, partition offsets and sizes, and group lag.
-pub async fn run_with_metrics(
-    listener: TcpListener,
-    metrics: Option<TcpListener>,
-    broker: Broker,
-    config: ServerConfig,
-    shutdown: impl Future,
-) -> crate::Result<()> {
-    let service = Service::start(broker.clone(), config.group.clone()).await?;
-    let exporter = metrics.map(|l| {
-        tokio::spawn(metrics_http::serve(
-            l,
-            Arc::clone(&config.metrics),
-            service.clone(),
-        ))
-    });
-    let served = serve(listener, &service, &config, shutdown).await;
-    if let Some(exporter) = exporter {
-        exporter.abort();
-    }
-    served?;
+    let service = Service::start_with(
+        broker.clone(),
+        config.group.clone(),
+        config.auto_create_topics,
+    )
+    .await?;
+    serve(listener, &service, &config, shutdown).await?;
     service.stop();
     let closing = broker.clone();
     match tokio::task::spawn_blocking(move || closing.close()).await {

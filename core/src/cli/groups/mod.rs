@@ -6,10 +6,11 @@ mod reset;
 
 use super::common::{explained, print, table, Bootstrap, Explain};
 use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::process::ExitCode;
-use strom::client::admin::{GroupDescription, OffsetSpec};
+use strom::client::admin::GroupDescription;
 use strom::client::Admin;
+use strom::group::lag::PartitionLag;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -100,20 +101,11 @@ async fn list(admin: &Admin, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// One partition of a described group.
+/// One partition of a described group: its lag and the member it is assigned to.
 struct Row {
-    topic: String,
-    partition: i32,
-    committed: Option<i64>,
-    end: Option<i64>,
+    lag: PartitionLag,
     /// Index into the group's members of the one it is assigned to.
     member: Option<usize>,
-}
-
-impl Row {
-    fn lag(&self) -> Option<i64> {
-        Some((self.end? - self.committed?).max(0))
-    }
 }
 
 async fn describe(admin: &Admin, groups: &[String], json: bool) -> anyhow::Result<ExitCode> {
@@ -138,10 +130,6 @@ async fn describe(admin: &Admin, groups: &[String], json: bool) -> anyhow::Resul
 
 /// Committed and assigned partitions of a group, with end offsets.
 async fn partition_rows(admin: &Admin, d: &GroupDescription) -> anyhow::Result<Vec<Row>> {
-    let committed = admin
-        .list_consumer_group_offsets(&d.group_id)
-        .await
-        .explain(|| format!("fetching the offsets of group {:?}", d.group_id))?;
     let mut owner: BTreeMap<(String, i32), usize> = BTreeMap::new();
     for (i, m) in d.members.iter().enumerate() {
         for (topic, partitions) in &m.assignment {
@@ -150,35 +138,16 @@ async fn partition_rows(admin: &Admin, d: &GroupDescription) -> anyhow::Result<V
             }
         }
     }
-    let all: BTreeSet<(String, i32)> = committed.keys().chain(owner.keys()).cloned().collect();
-    // Offsets of a deleted topic stay committed until they expire; only ask about live ones.
-    let live: BTreeSet<String> = admin
-        .list_topics(true)
+    let assigned: Vec<(String, i32)> = owner.keys().cloned().collect();
+    let lags = admin
+        .group_lag(&d.group_id, &assigned)
         .await
-        .explain(|| "listing topics".into())?
+        .explain(|| format!("fetching the offsets and lag of group {:?}", d.group_id))?;
+    Ok(lags
         .into_iter()
-        .collect();
-    let query: Vec<(String, i32, OffsetSpec)> = all
-        .iter()
-        .filter(|(t, _)| live.contains(t))
-        .map(|(t, p)| (t.clone(), *p, OffsetSpec::Latest))
-        .collect();
-    let ends = if query.is_empty() {
-        BTreeMap::new()
-    } else {
-        admin
-            .list_offsets(&query)
-            .await
-            .explain(|| format!("looking up the end offsets for group {:?}", d.group_id))?
-    };
-    Ok(all
-        .into_iter()
-        .map(|tp| Row {
-            committed: committed.get(&tp).copied(),
-            end: ends.get(&tp).map(|o| o.offset),
-            member: owner.get(&tp).copied(),
-            topic: tp.0,
-            partition: tp.1,
+        .map(|lag| Row {
+            member: owner.get(&(lag.topic.clone(), lag.partition)).copied(),
+            lag,
         })
         .collect())
 }
@@ -202,11 +171,11 @@ fn describe_text(d: &GroupDescription, rows: &[Row]) -> String {
         .map(|r| {
             let m = r.member.and_then(|i| d.members.get(i));
             vec![
-                r.topic.clone(),
-                r.partition.to_string(),
-                dash(r.committed),
-                dash(r.end),
-                dash(r.lag()),
+                r.lag.topic.clone(),
+                r.lag.partition.to_string(),
+                dash(r.lag.committed),
+                dash(r.lag.end_offset),
+                dash(r.lag.lag()),
                 m.map_or("-".into(), |m| m.member_id.clone()),
                 m.map_or("-".into(), |m| m.client_host.clone()),
                 m.map_or("-".into(), |m| m.client_id.clone()),
@@ -276,11 +245,11 @@ fn describe_json(d: &GroupDescription, rows: &[Row]) -> serde_json::Value {
             "assignment": m.assignment.iter().cloned().collect::<BTreeMap<_, _>>(),
         })).collect::<Vec<_>>(),
         "offsets": rows.iter().map(|r| json!({
-            "topic": r.topic,
-            "partition": r.partition,
-            "committed": r.committed,
-            "end": r.end,
-            "lag": r.lag(),
+            "topic": r.lag.topic,
+            "partition": r.lag.partition,
+            "committed": r.lag.committed,
+            "end": r.lag.end_offset,
+            "lag": r.lag.lag(),
             "member_id": r.member.and_then(|i| d.members.get(i)).map(|m| m.member_id.clone()),
         })).collect::<Vec<_>>(),
     })

@@ -7,6 +7,7 @@ mod call;
 mod cluster;
 mod configs;
 mod groups;
+mod lag;
 mod records;
 mod topics;
 

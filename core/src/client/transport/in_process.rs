@@ -20,7 +20,12 @@ pub struct InProcessConnector {
 
 impl InProcessConnector {
     pub fn new(service: &Service, client_id: &str) -> Self {
-        let ctx = service.context(IN_PROCESS_HOST.into(), 0, true, service.stopped());
+        let ctx = service.context(
+            IN_PROCESS_HOST.into(),
+            0,
+            service.auto_create_topics(),
+            service.stopped(),
+        );
         InProcessConnector {
             connection: Arc::new(InProcessConnection {
                 ctx: Arc::new(ctx),
