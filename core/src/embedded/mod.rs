@@ -119,15 +119,7 @@ impl EmbeddedBroker {
             .strip_prefix("PLAINTEXT://")
             .or_else(|| addr.strip_prefix("plaintext://"))
             .unwrap_or(addr);
-        let listener = TcpListener::bind(target)
-            .await
-            .map_err(|source| Error::Listen {
-                addr: addr.to_string(),
-                source,
-            })?;
-        let local = listener
-            .local_addr()
-            .map_err(|e| Error::io(self.data_dir(), e))?;
+        let (listener, local) = self.bind(target).await?;
         if self.inner.server.advertised.is_none() && local.ip().is_unspecified() {
             // Kafka refuses this too: clients would be told to connect to 0.0.0.0.
             return Err(settings::invalid(
@@ -182,15 +174,7 @@ impl EmbeddedBroker {
                 "the broker already serves metrics",
             ));
         }
-        let listener = TcpListener::bind(addr)
-            .await
-            .map_err(|source| Error::Listen {
-                addr: addr.to_string(),
-                source,
-            })?;
-        let local = listener
-            .local_addr()
-            .map_err(|e| Error::io(self.data_dir(), e))?;
+        let (listener, local) = self.bind(addr).await?;
         let task = tokio::spawn(server::serve_metrics(
             listener,
             Arc::clone(&self.inner.server.metrics),
@@ -254,6 +238,20 @@ impl EmbeddedBroker {
         tokio::task::spawn_blocking(move || storage.close())
             .await
             .map_err(|e| Error::io(self.data_dir(), std::io::Error::other(e)))?
+    }
+
+    /// Binds a listener and reads back the address it got (port 0 picks one).
+    async fn bind(&self, addr: &str) -> Result<(TcpListener, SocketAddr)> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| Error::Listen {
+                addr: addr.to_string(),
+                source,
+            })?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| Error::io(self.data_dir(), e))?;
+        Ok((listener, local))
     }
 
     fn check_open(&self) -> Result<()> {
