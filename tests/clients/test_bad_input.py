@@ -153,7 +153,7 @@ def test_good_handshake_raw(strom):
         corr, err, keys3 = parse_api_versions_v3(frame)
         assert (corr, err) == (77, 0)
     assert keys3 == keys, "v0 and v3 ApiVersions answers disagree"
-    # The minimum ranges of DESIGN.md section 5 for this stage's APIs.
+    # The minimum ranges strom must advertise for these APIs (docs/ARCHITECTURE.md, section 4).
     need = {18: (0, 4), 3: (0, 12), 0: (3, 11), 1: (4, 16), 2: (1, 9)}
     for key, (lo, hi) in need.items():
         assert key in keys, f"api key {key} not advertised"

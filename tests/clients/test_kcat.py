@@ -1,7 +1,7 @@
 """kcat from Debian (librdkafka 2.0.x): metadata listing and a produce/consume round trip.
 
-Old librdkafka parses the ApiVersions v3 response with its own (older) code, so this is the
-handshake check DESIGN.md section 5 asks for.
+Old librdkafka parses the ApiVersions v3 response with its own (older) code, so this checks
+the handshake against a real old client.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 //! strom's C ABI: the functions and types of `include/strom.h` (generated from this crate by
 //! cbindgen; `tests/header.rs` fails when the checked-in header is stale).
 //!
-//! Conventions (DESIGN.md §7, after rustls-ffi):
+//! Conventions (after rustls-ffi; see also `docs/ARCHITECTURE.md`):
 //! - opaque handles, created by `strom_<type>_new`/`_open` and released by `strom_<type>_free`;
 //! - every fallible function returns a [`strom_result`] and writes its outputs only on
 //!   success; `strom_last_error()` gives the calling thread's message ([`error`]);

@@ -1,6 +1,6 @@
 //! strom's Node.js binding (napi-rs): the native half of the `strom` npm package in `node/`.
 //! It converts between JavaScript and the Rust core and holds no behaviour of its own
-//! (DESIGN.md §2): `node/index.js` gives the kafkajs-like API on top of these classes.
+//! (`docs/ARCHITECTURE.md`): `node/index.js` gives the kafkajs-like API on top of these classes.
 //!
 //! - [`broker`]: `NativeBroker`, the embedded broker and its TCP listeners;
 //! - [`producer`], [`consumer`], [`admin`]: the clients, over TCP or in-process;

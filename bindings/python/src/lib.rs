@@ -1,5 +1,5 @@
 //! `strom._native`: the extension module under the pure-Python package `strom`
-//! (DESIGN.md §7). It holds conversions only — Python values to the core's types and back,
+//! (`docs/ARCHITECTURE.md`). It holds conversions only — Python values to core types and back,
 //! errors to `strom.errors` — and the waits: blocking calls release the GIL and answer Ctrl-C,
 //! asyncio calls run on the module's one tokio runtime ([`runtime`]).
 //!
