@@ -1,11 +1,10 @@
-//! The fetcher: per assigned partition, the position (next offset `poll` returns) and the
-//! fetch position (next offset to ask for); Fetch requests to each leader, at most one in
-//! flight per broker, sent ahead while fewer than [`FETCH_AHEAD_RECORDS`] records of a
-//! partition wait (prefetch); responses decoded in the fetch task, off the polling task, into a buffer of
-//! ready records. A seek or pause drops that partition's buffered records and any answer
-//! to a fetch from the old position.
+//! The fetcher: Fetch requests to each leader for the partitions of the [`Cursor`], at most
+//! one in flight per broker, sent ahead while fewer than [`FETCH_AHEAD_RECORDS`] records of a
+//! partition wait (prefetch); responses decoded in the fetch task, off the polling task, and
+//! filed into the cursor. An answer to a fetch from before a seek is dropped.
 
 use super::config::ConsumerConfig;
+use super::cursor::Cursor;
 use super::types::{ConsumerRecord, TopicPartition};
 use crate::client::cluster::Cluster;
 use crate::client::error::{ClientError, ClientResult};
@@ -14,27 +13,13 @@ use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::fetch_response::PartitionData;
 use kafka_protocol::messages::{BrokerId, FetchRequest, RequestKind, ResponseKind, TopicName};
 use kafka_protocol::protocol::StrBytes;
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use tokio::task::JoinSet;
 
 const OFFSET_OUT_OF_RANGE: i16 = 1;
 /// A partition is fetched again while fewer records than this wait in the buffer.
 const FETCH_AHEAD_RECORDS: usize = 20_000;
-
-/// The consumer's state of one assigned partition.
-#[derive(Debug, Clone, Default)]
-pub struct PartitionState {
-    /// Next offset `poll` returns; `None` until initialised from a commit or the reset policy.
-    pub position: Option<i64>,
-    fetch_position: i64,
-    pub paused: bool,
-    buffered: usize,
-    pub high_watermark: i64,
-    /// Set when the broker said OFFSET_OUT_OF_RANGE: the position must be reset.
-    pub out_of_range: bool,
-    pub leader_epoch: Option<i32>,
-}
 
 /// One partition's part of a fetch answer, decoded.
 #[derive(Debug)]
@@ -51,8 +36,8 @@ struct Fetched {
 pub struct Fetcher {
     cluster: Arc<Cluster>,
     config: Arc<ConsumerConfig>,
-    pub assignment: BTreeMap<TopicPartition, PartitionState>,
-    buffer: VecDeque<ConsumerRecord>,
+    /// Positions and fetched records per assigned partition.
+    pub cursor: Cursor,
     in_flight: JoinSet<(i32, ClientResult<Vec<Fetched>>)>,
     busy_nodes: HashSet<i32>,
     /// An error to hand to the next `poll` (e.g. a corrupt batch).
@@ -64,64 +49,21 @@ impl Fetcher {
         Fetcher {
             cluster,
             config,
-            assignment: BTreeMap::new(),
-            buffer: VecDeque::new(),
+            cursor: Cursor::default(),
             in_flight: JoinSet::new(),
             busy_nodes: HashSet::new(),
             pending_error: None,
         }
     }
 
-    /// Replaces the assignment, keeping the state of partitions that stay.
-    pub fn set_assignment(&mut self, partitions: impl IntoIterator<Item = TopicPartition>) {
-        let mut next = BTreeMap::new();
-        for tp in partitions {
-            let state = self.assignment.remove(&tp).unwrap_or_default();
-            next.insert(tp, state);
-        }
-        self.assignment = next;
-        let assignment = &self.assignment;
-        self.buffer.retain(|r| {
-            assignment.contains_key(&TopicPartition::new(r.topic.as_ref(), r.partition))
-        });
-    }
-
-    /// Moves `tp` to `offset`, dropping what was fetched from elsewhere.
-    pub fn seek(&mut self, tp: &TopicPartition, offset: i64) -> ClientResult<()> {
-        let state = self.assignment.get_mut(tp).ok_or_else(|| {
-            ClientError::IllegalState(format!("{tp} is not assigned to this consumer"))
-        })?;
-        state.position = Some(offset);
-        state.fetch_position = offset;
-        state.out_of_range = false;
-        state.buffered = 0;
-        self.purge(tp);
-        Ok(())
-    }
-
-    fn purge(&mut self, tp: &TopicPartition) {
-        self.buffer
-            .retain(|r| !(r.partition == tp.partition && r.topic.as_ref() == tp.topic));
-    }
-
-    pub fn pause(&mut self, tp: &TopicPartition, paused: bool) -> ClientResult<()> {
-        let state = self.assignment.get_mut(tp).ok_or_else(|| {
-            ClientError::IllegalState(format!("{tp} is not assigned to this consumer"))
-        })?;
-        state.paused = paused;
-        if paused {
-            if let Some(p) = state.position {
-                state.fetch_position = p;
-            }
-            state.buffered = 0;
-            self.purge(tp);
-        }
-        Ok(())
+    /// New settings for the fetches sent from now on.
+    pub fn set_config(&mut self, config: Arc<ConsumerConfig>) {
+        self.config = config;
     }
 
     /// Partitions whose position must be initialised (or reset after OFFSET_OUT_OF_RANGE).
     pub fn needing_position(&self) -> Vec<TopicPartition> {
-        self.assignment
+        self.cursor
             .iter()
             .filter(|(_, s)| s.position.is_none() || s.out_of_range)
             .map(|(tp, _)| tp.clone())
@@ -132,41 +74,8 @@ impl Fetcher {
         self.pending_error.take()
     }
 
-    /// Up to `max` buffered records, advancing positions.
-    pub fn take_records(&mut self, max: usize) -> Vec<ConsumerRecord> {
-        let n = max.min(self.buffer.len());
-        let out: Vec<ConsumerRecord> = self.buffer.drain(..n).collect();
-        // Records of one partition come in runs: compare with the current run instead of
-        // hashing every record.
-        let mut last: Vec<(Arc<str>, i32, i64, usize)> = Vec::new();
-        for r in &out {
-            match last.last_mut() {
-                Some((t, p, offset, count)) if *p == r.partition && Arc::ptr_eq(t, &r.topic) => {
-                    *offset = r.offset;
-                    *count += 1;
-                }
-                _ => last.push((Arc::clone(&r.topic), r.partition, r.offset, 1)),
-            }
-        }
-        for (topic, partition, offset, count) in last {
-            if let Some(s) = self
-                .assignment
-                .get_mut(&TopicPartition::new(topic.as_ref(), partition))
-            {
-                s.position = Some(offset + 1);
-                s.buffered = s.buffered.saturating_sub(count);
-                if s.buffered == 0 {
-                    // Control batches and aborted records after the last record returned
-                    // were fetched too: the position moves past them.
-                    s.position = Some(s.fetch_position.max(offset + 1));
-                }
-            }
-        }
-        out
-    }
-
-    pub fn has_buffered(&self) -> bool {
-        !self.buffer.is_empty()
+    pub fn has_pending_error(&self) -> bool {
+        self.pending_error.is_some()
     }
 
     pub fn has_in_flight(&self) -> bool {
@@ -177,11 +86,11 @@ impl Fetcher {
     pub fn send_fetches(&mut self) {
         let mut by_node: BTreeMap<i32, Vec<(TopicPartition, i64)>> = BTreeMap::new();
         let mut need_metadata = false;
-        for (tp, s) in &self.assignment {
+        for (tp, s) in self.cursor.iter() {
             // Fetch ahead while few records are waiting, as librdkafka's queued.min.messages:
             // the next fetch overlaps the application's work on the buffered ones.
             if s.paused
-                || s.buffered >= FETCH_AHEAD_RECORDS
+                || s.buffered() >= FETCH_AHEAD_RECORDS
                 || s.out_of_range
                 || s.position.is_none()
             {
@@ -199,8 +108,8 @@ impl Fetcher {
         if need_metadata {
             let cluster = Arc::clone(&self.cluster);
             let topics: Vec<String> = self
-                .assignment
-                .keys()
+                .cursor
+                .assigned()
                 .map(|tp| tp.topic.clone())
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
@@ -257,22 +166,19 @@ impl Fetcher {
 
     fn file(&mut self, parts: Vec<Fetched>) {
         for f in parts {
-            let Some(state) = self.assignment.get_mut(&f.tp) else {
+            let Some(state) = self.cursor.get_mut(&f.tp) else {
                 continue;
             };
-            // Seeked, paused or reassigned while the fetch was out: the answer is stale.
-            if state.fetch_position != f.fetch_offset || state.paused {
+            // Sought or reassigned while the fetch was out: the answer is stale. (A pause
+            // does not make it stale: its records wait in the cursor until the resume.)
+            if state.fetch_position != f.fetch_offset {
                 continue;
             }
             match f.error_code {
                 0 => {
                     state.high_watermark = f.high_watermark;
                     state.fetch_position = f.next_fetch_offset.max(f.fetch_offset);
-                    state.buffered += f.records.len();
-                    if state.buffered == 0 {
-                        state.position = Some(state.fetch_position);
-                    }
-                    self.buffer.extend(f.records);
+                    self.cursor.buffer(&f.tp, f.records);
                 }
                 OFFSET_OUT_OF_RANGE => state.out_of_range = true,
                 code => {

@@ -85,6 +85,11 @@ impl Membership {
         }
     }
 
+    /// New settings, before the first join (see `Consumer::reconfigure`).
+    pub fn set_config(&mut self, config: Arc<ConsumerConfig>) {
+        self.config = config;
+    }
+
     pub fn current(&self) -> Generation {
         self.generation.lock().clone()
     }

@@ -1,10 +1,13 @@
 //! The consumer: `subscribe` (names or a regex) with group membership and rebalance
-//! callbacks, or `assign`; `poll` returns records fetched ahead of time; commits (auto, sync,
-//! async), `seek`, `seek_to_beginning/end`, `offsets_for_times`, `pause/resume`, `position`,
-//! `committed`. Group protocol in [`group`], fetching in [`fetcher`], offset requests in
-//! [`offsets`].
+//! callbacks, or `assign`; `poll` hands out records fetched ahead of time, at most N per call,
+//! and commits cover exactly what was handed out; commits (auto, sync, async), `seek`,
+//! `seek_to_beginning/end`, `offsets_for_times`, `pause/resume`, `position`, `committed`.
+//! Group protocol in [`group`], fetching in [`fetcher`], positions and fetched records in
+//! [`cursor`], offset requests in [`offsets`]. Bindings hand records out from here and keep no
+//! records or positions of their own.
 
 pub mod config;
+pub mod cursor;
 pub mod fetcher;
 pub mod group;
 pub mod offsets;
@@ -99,6 +102,7 @@ impl ConsumerBuilder {
             listener: None,
             protocol: RebalanceProtocol::Eager,
             pattern_checked: None,
+            polled: false,
             closed: false,
         })
     }
@@ -123,6 +127,8 @@ pub struct Consumer {
     protocol: RebalanceProtocol,
     next_auto_commit: Instant,
     pattern_checked: Option<Instant>,
+    /// Set by the first poll: settings can change until then.
+    polled: bool,
     closed: bool,
 }
 
@@ -133,7 +139,7 @@ impl std::fmt::Debug for Consumer {
             .field("subscription", &self.subscription)
             .field(
                 "assignment",
-                &self.fetcher.assignment.keys().collect::<Vec<_>>(),
+                &self.fetcher.cursor.assigned().collect::<Vec<_>>(),
             )
             .finish()
     }
@@ -192,7 +198,10 @@ impl Consumer {
     pub fn assign(&mut self, partitions: &[TopicPartition]) -> ClientResult<()> {
         self.check_open()?;
         self.subscription = Subscription::Assigned;
-        self.fetcher.set_assignment(partitions.iter().cloned());
+        self.fetcher.cursor.clear_queued();
+        self.fetcher
+            .cursor
+            .set_assignment(partitions.iter().cloned());
         Ok(())
     }
 
@@ -202,7 +211,8 @@ impl Consumer {
         if !owned.is_empty() {
             self.revoke(&owned).await;
         }
-        self.fetcher.set_assignment(Vec::new());
+        self.fetcher.cursor.set_assignment(Vec::new());
+        self.fetcher.cursor.clear_queued();
         self.subscription = Subscription::None;
         if let Some(m) = self.membership.as_mut() {
             m.leave().await;
@@ -212,7 +222,7 @@ impl Consumer {
 
     /// The partitions assigned now.
     pub fn assignment(&self) -> Vec<TopicPartition> {
-        self.fetcher.assignment.keys().cloned().collect()
+        self.fetcher.cursor.assigned().cloned().collect()
     }
 
     /// The subscribed topic names (for a pattern: the topics it matched last).
@@ -232,13 +242,26 @@ impl Consumer {
     /// Returns the records fetched since the last call (at most `max.poll.records`), waiting up
     /// to `timeout` for some. Runs rebalances, position resets and auto-commits.
     pub async fn poll(&mut self, timeout: Duration) -> ClientResult<Vec<ConsumerRecord>> {
+        self.poll_up_to(timeout, self.config.max_poll_records).await
+    }
+
+    /// [`Consumer::poll`] handing out at most `max` records (and at most `max.poll.records`).
+    /// Records fetched beyond them stay in the consumer for the next call: positions, and so
+    /// commits, cover exactly the records handed out.
+    pub async fn poll_up_to(
+        &mut self,
+        timeout: Duration,
+        max: usize,
+    ) -> ClientResult<Vec<ConsumerRecord>> {
         self.check_open()?;
+        let max = max.clamp(1, self.config.max_poll_records);
         let deadline = Instant::now() + timeout;
         if matches!(self.subscription, Subscription::None) {
             return Err(ClientError::IllegalState(
                 "subscribe or assign before polling".into(),
             ));
         }
+        self.polled = true;
         self.ensure_group().await?;
         self.maybe_auto_commit().await;
         loop {
@@ -246,8 +269,8 @@ impl Consumer {
             if let Some(e) = self.fetcher.take_error() {
                 return Err(e);
             }
-            if self.fetcher.has_buffered() {
-                let records = self.fetcher.take_records(self.config.max_poll_records);
+            if self.fetcher.cursor.has_deliverable() {
+                let records = self.fetcher.cursor.take(max);
                 self.fetcher.send_fetches();
                 return Ok(records);
             }
@@ -268,6 +291,81 @@ impl Consumer {
                 self.ensure_group().await?;
             }
         }
+    }
+
+    /// Up to `max` records already fetched, handed out at once without waiting, as a `poll`
+    /// with no timeout would. `None` when a poll has work to do first (a rebalance, an
+    /// auto-commit, a position reset, an error to report, or nothing fetched): call
+    /// [`Consumer::poll_up_to`] then. Lets a binding hand out records one at a time cheaply.
+    pub fn take_fetched(&mut self, max: usize) -> Option<Vec<ConsumerRecord>> {
+        let ready = !self.closed
+            && self.polled
+            && !self.rejoin_needed()
+            && !(self.config.enable_auto_commit && Instant::now() >= self.next_auto_commit)
+            && !self.pattern_check_due()
+            && !self.fetcher.has_pending_error()
+            && self.fetcher.cursor.has_deliverable();
+        if !ready {
+            return None;
+        }
+        let records = self
+            .fetcher
+            .cursor
+            .take(max.clamp(1, self.config.max_poll_records));
+        self.fetcher.send_fetches();
+        Some(records)
+    }
+
+    fn pattern_check_due(&self) -> bool {
+        matches!(self.subscription, Subscription::Pattern(..))
+            && self
+                .pattern_checked
+                .is_none_or(|at| at.elapsed() >= self.config.metadata_max_age)
+    }
+
+    /// Changes a consumer setting (Kafka's name) after `build` and before the first poll, as
+    /// kafkajs allows `fromBeginning` and `autoCommit` to come with `subscribe` and `run`.
+    /// `bootstrap.servers` cannot change; after the first poll this refuses.
+    pub fn reconfigure(&mut self, name: &str, value: &str) -> ClientResult<()> {
+        self.check_open()?;
+        if self.polled {
+            return Err(ClientError::IllegalState(format!(
+                "{name} cannot change once the consumer has polled"
+            )));
+        }
+        if name == "bootstrap.servers" {
+            return Err(ClientError::Config(
+                "bootstrap.servers cannot change after the consumer is built".into(),
+            ));
+        }
+        let mut config = ConsumerConfig::clone(&self.config);
+        config.set(name, value)?;
+        config.validate()?;
+        if config.group_id.is_none() {
+            config.enable_auto_commit = false;
+        }
+        let config = Arc::new(config);
+        if config.group_id != self.config.group_id {
+            self.membership = config
+                .group_id
+                .clone()
+                .map(|g| Membership::new(g, Arc::clone(&self.cluster), Arc::clone(&config)));
+        } else if let Some(m) = self.membership.as_mut() {
+            m.set_config(Arc::clone(&config));
+        }
+        self.fetcher.set_config(Arc::clone(&config));
+        self.next_auto_commit = Instant::now() + config.auto_commit_interval;
+        self.config = config;
+        Ok(())
+    }
+
+    /// Whether seeks and pauses of partitions not assigned yet wait for the group to assign
+    /// them (a group subscription), rather than being refused.
+    fn queues_unassigned(&self) -> bool {
+        matches!(
+            self.subscription,
+            Subscription::Topics(_) | Subscription::Pattern(..)
+        )
     }
 
     fn rejoin_needed(&self) -> bool {
@@ -322,7 +420,7 @@ impl Consumer {
         if self.protocol == RebalanceProtocol::Eager && !owned.is_empty() {
             let all: Vec<TopicPartition> = owned.iter().cloned().collect();
             self.revoke(&all).await;
-            self.fetcher.set_assignment(Vec::new());
+            self.fetcher.cursor.set_assignment(Vec::new());
         }
         let owned: BTreeSet<TopicPartition> = self.assignment().into_iter().collect();
         let topics: Vec<String> = topics.into_iter().collect();
@@ -335,7 +433,7 @@ impl Consumer {
             Err(e) => {
                 if !owned.is_empty() {
                     let lost: Vec<TopicPartition> = owned.into_iter().collect();
-                    self.fetcher.set_assignment(Vec::new());
+                    self.fetcher.cursor.set_assignment(Vec::new());
                     if let Some(l) = self.listener.as_mut() {
                         l.on_partitions_lost(&lost);
                     }
@@ -351,7 +449,9 @@ impl Consumer {
             self.revoke(&revoked).await;
             self.request_rejoin();
         }
-        self.fetcher.set_assignment(joined.assigned.iter().cloned());
+        self.fetcher
+            .cursor
+            .set_assignment(joined.assigned.iter().cloned());
         if let Some(l) = self.listener.as_mut() {
             l.on_partitions_assigned(&added);
         }
@@ -381,7 +481,7 @@ impl Consumer {
         partitions
             .iter()
             .filter_map(|tp| {
-                let s = self.fetcher.assignment.get(tp)?;
+                let s = self.fetcher.cursor.get(tp)?;
                 Some((tp.clone(), OffsetAndMetadata::new(s.position?)))
             })
             .collect()
@@ -407,12 +507,7 @@ impl Consumer {
         let mut committed = BTreeMap::new();
         let fresh: Vec<TopicPartition> = needing
             .iter()
-            .filter(|tp| {
-                self.fetcher
-                    .assignment
-                    .get(*tp)
-                    .is_some_and(|s| !s.out_of_range)
-            })
+            .filter(|tp| self.fetcher.cursor.get(tp).is_some_and(|s| !s.out_of_range))
             .cloned()
             .collect();
         if let (Some(group), false) = (&self.config.group_id, fresh.is_empty()) {
@@ -423,7 +518,7 @@ impl Consumer {
         let mut resets = Vec::new();
         for tp in needing {
             match committed.get(&tp) {
-                Some(om) => self.fetcher.seek(&tp, om.offset)?,
+                Some(om) => self.fetcher.cursor.seek(&tp, om.offset, false)?,
                 None => match self.config.auto_offset_reset {
                     OffsetReset::Earliest => resets.push((tp, offsets::EARLIEST)),
                     OffsetReset::Latest => resets.push((tp, offsets::LATEST)),
@@ -442,7 +537,7 @@ impl Consumer {
                     .await?;
             for (tp, _) in resets {
                 if let Some(o) = found.get(&tp) {
-                    self.fetcher.seek(&tp, o.offset)?;
+                    self.fetcher.cursor.seek(&tp, o.offset, false)?;
                 }
             }
         }
@@ -522,9 +617,17 @@ impl Consumer {
         offsets::committed(&self.cluster, group, partitions, self.config.read_committed).await
     }
 
-    /// Makes the next `poll` return records of `tp` from `offset`.
+    /// Makes the next `poll` return records of `tp` from `offset`, dropping only the records
+    /// of `tp` fetched already. With a group subscription, a partition not assigned yet is
+    /// sought when the group assigns it; otherwise that is an `IllegalState` error.
     pub fn seek(&mut self, tp: &TopicPartition, offset: i64) -> ClientResult<()> {
-        self.fetcher.seek(tp, offset)
+        if offset < 0 {
+            return Err(ClientError::InvalidArgument(format!(
+                "seek offset {offset} is negative"
+            )));
+        }
+        let queue = self.queues_unassigned();
+        self.fetcher.cursor.seek(tp, offset, queue)
     }
 
     /// Moves `partitions` (all assigned when empty) to their first offset.
@@ -549,21 +652,21 @@ impl Consumer {
             offsets::list_offsets(&self.cluster, &query, self.config.read_committed, deadline)
                 .await?;
         for (tp, o) in found {
-            self.fetcher.seek(&tp, o.offset)?;
+            self.fetcher.cursor.seek(&tp, o.offset, false)?;
         }
         Ok(())
     }
 
     /// The next offset `poll` will return for `tp` (initialising it if needed).
     pub async fn position(&mut self, tp: &TopicPartition) -> ClientResult<i64> {
-        if !self.fetcher.assignment.contains_key(tp) {
+        if !self.fetcher.cursor.is_assigned(tp) {
             return Err(ClientError::IllegalState(format!(
                 "{tp} is not assigned to this consumer"
             )));
         }
         self.init_positions().await?;
         self.fetcher
-            .assignment
+            .cursor
             .get(tp)
             .and_then(|s| s.position)
             .ok_or_else(|| ClientError::IllegalState(format!("no position for {tp}")))
@@ -608,26 +711,38 @@ impl Consumer {
             .collect())
     }
 
-    /// Stops returning records of `partitions` until [`Consumer::resume`].
+    /// Stops handing out records of `partitions` until [`Consumer::resume`]; records fetched
+    /// already wait in the consumer. With a group subscription, partitions not assigned yet
+    /// are paused when the group assigns them.
     pub fn pause(&mut self, partitions: &[TopicPartition]) -> ClientResult<()> {
-        partitions
-            .iter()
-            .try_for_each(|tp| self.fetcher.pause(tp, true))
+        self.set_paused(partitions, true)
     }
 
     pub fn resume(&mut self, partitions: &[TopicPartition]) -> ClientResult<()> {
-        partitions
-            .iter()
-            .try_for_each(|tp| self.fetcher.pause(tp, false))
+        self.set_paused(partitions, false)
     }
 
-    pub fn paused(&self) -> Vec<TopicPartition> {
-        self.fetcher
-            .assignment
+    fn set_paused(&mut self, partitions: &[TopicPartition], paused: bool) -> ClientResult<()> {
+        let queue = self.queues_unassigned();
+        if !queue {
+            // All or nothing: refuse before changing any.
+            if let Some(tp) = partitions
+                .iter()
+                .find(|tp| !self.fetcher.cursor.is_assigned(tp))
+            {
+                return Err(ClientError::IllegalState(format!(
+                    "{tp} is not assigned to this consumer"
+                )));
+            }
+        }
+        partitions
             .iter()
-            .filter(|(_, s)| s.paused)
-            .map(|(tp, _)| tp.clone())
-            .collect()
+            .try_for_each(|tp| self.fetcher.cursor.pause(tp, paused, queue))
+    }
+
+    /// Paused partitions, including those paused before the group assigned them.
+    pub fn paused(&self) -> Vec<TopicPartition> {
+        self.fetcher.cursor.paused()
     }
 
     /// Topic names the cluster has (refreshing metadata).
