@@ -377,13 +377,36 @@ enum strom_result strom_consumer_poll(struct strom_consumer *consumer,
 enum strom_result strom_consumer_commit(struct strom_consumer *consumer);
 
 /**
- * Makes the next poll return records of partition `partition` of `topic` from `offset`
- * (`STROM_ERR_STATE` when the partition is not assigned to this consumer).
+ * Makes the next poll return records of partition `partition` of `topic` from `offset`.
+ * After `strom_consumer_subscribe`, a partition the group has not assigned yet is sought
+ * when it is assigned; after `strom_consumer_assign`, `STROM_ERR_STATE` when the partition
+ * is not assigned to this consumer.
  */
 enum strom_result strom_consumer_seek(struct strom_consumer *consumer,
                                       const char *topic,
                                       int32_t partition,
                                       int64_t offset);
+
+/**
+ * Stops `strom_consumer_poll` returning records of the `count` partitions
+ * `(topics[i], partitions[i])` until `strom_consumer_resume`; records fetched already wait
+ * in the consumer. After `strom_consumer_subscribe`, partitions the group has not assigned
+ * yet are paused when it assigns them; after `strom_consumer_assign`, `STROM_ERR_STATE` for
+ * a partition not assigned (and none is paused).
+ */
+enum strom_result strom_consumer_pause(struct strom_consumer *consumer,
+                                       const char *const *topics,
+                                       const int32_t *partitions,
+                                       size_t count);
+
+/**
+ * Lets `strom_consumer_poll` return records of the `count` partitions
+ * `(topics[i], partitions[i])` again, starting with those fetched while they were paused.
+ */
+enum strom_result strom_consumer_resume(struct strom_consumer *consumer,
+                                        const char *const *topics,
+                                        const int32_t *partitions,
+                                        size_t count);
 
 /**
  * Commits the positions (with `enable.auto.commit`), leaves the group and stops the

@@ -59,8 +59,13 @@ run() {
 
 for src in tests/c/*.c; do
   name=$(basename "$src" .c)
+  flags="$sanitize"
+  # This GCC's AddressSanitizer allocator is not fork-safe: a forked child can deadlock on an
+  # allocator lock another thread of the parent held at fork(). glibc's malloc is, so the
+  # fork test runs without ASan (it checks strom's fork handling, not memory errors).
+  if [ "$name" = fork ]; then flags=""; fi
   # shellcheck disable=SC2086
-  gcc -std=c11 $warn $sanitize $cflags "$src" -o "$scratch/$name" $libs $rpath
+  gcc -std=c11 $warn $flags $cflags "$src" -o "$scratch/$name" $libs $rpath
   run "$name" "$scratch/$name"
 done
 

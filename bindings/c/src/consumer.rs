@@ -1,8 +1,6 @@
 //! `strom_consumer`: `strom::client::Consumer` for C, one record per `strom_consumer_poll`.
-//! The batch of the core's `poll` is held here and handed out record by record. Positions
-//! stay what C has seen: before a commit, a close or a new subscription, partitions with
-//! records still held are sought back to the first of them and the held records dropped
-//! (they are fetched again), so a commit never covers a record C was not given.
+//! The core hands records out one at a time (its delivery cursor keeps the rest fetched), so
+//! a commit covers exactly the records C was given; nothing is held here.
 
 use crate::broker::strom_broker;
 use crate::config::{entries_of, strom_config};
@@ -10,11 +8,10 @@ use crate::error::{call, guard, strom_result, Failure, FfiResult};
 use crate::ffi::{array_arg, handle, into_handle, str_arg, take_handle, Out};
 use crate::message::strom_message;
 use crate::runtime::{self, Runtime};
-use std::collections::{BTreeSet, VecDeque};
 use std::ffi::c_char;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
-use strom_core::client::{Consumer, ConsumerBuilder, ConsumerRecord, TopicPartition};
+use strom_core::client::{Consumer, ConsumerBuilder, TopicPartition};
 
 /// A Kafka consumer. Made by `strom_consumer_new` or `strom_consumer_new_in_process`,
 /// released by `strom_consumer_free`. Calls on one consumer are serialised: use it from one
@@ -22,33 +19,13 @@ use strom_core::client::{Consumer, ConsumerBuilder, ConsumerRecord, TopicPartiti
 #[derive(Debug)]
 pub struct strom_consumer {
     rt: Arc<Runtime>,
-    state: Mutex<State>,
-}
-
-#[derive(Debug)]
-struct State {
-    consumer: Consumer,
-    held: VecDeque<ConsumerRecord>,
-}
-
-impl State {
-    /// Seeks partitions with held records back to the first one held, and drops them.
-    fn rewind(&mut self) {
-        let mut seen = BTreeSet::new();
-        for r in std::mem::take(&mut self.held) {
-            let tp = TopicPartition::new(r.topic.as_ref(), r.partition);
-            if seen.insert(tp.clone()) {
-                // Only fails for a partition no longer assigned: nothing to rewind then.
-                let _ = self.consumer.seek(&tp, r.offset);
-            }
-        }
-    }
+    consumer: Mutex<Consumer>,
 }
 
 impl strom_consumer {
-    fn lock(&self) -> FfiResult<MutexGuard<'_, State>> {
+    fn lock(&self) -> FfiResult<MutexGuard<'_, Consumer>> {
         self.rt.check()?;
-        Ok(self.state.lock().unwrap_or_else(PoisonError::into_inner))
+        Ok(self.consumer.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
 
@@ -63,10 +40,7 @@ fn build(
     let consumer = rt.block_on(builder.build())??;
     Ok(strom_consumer {
         rt,
-        state: Mutex::new(State {
-            consumer,
-            held: VecDeque::new(),
-        }),
+        consumer: Mutex::new(consumer),
     })
 }
 
@@ -135,9 +109,7 @@ pub unsafe extern "C" fn strom_consumer_subscribe(
             // SAFETY: each element is NULL or a NUL-terminated string, by the contract.
             .map(|(i, t)| unsafe { str_arg(*t, &format!("topics[{i}]")) })
             .collect::<FfiResult<Vec<&str>>>()?;
-        let mut state = c.lock()?;
-        state.rewind();
-        state.consumer.subscribe(&names)?;
+        c.lock()?.subscribe(&names)?;
         Ok(())
     })
 }
@@ -154,27 +126,13 @@ pub unsafe extern "C" fn strom_consumer_assign(
 ) -> strom_result {
     call("strom_consumer_assign", || {
         // SAFETY: the header's contract: NULL or a live consumer, arrays of `count`.
-        let (c, topics, partitions) = unsafe {
+        let (c, assignment) = unsafe {
             (
                 handle(consumer, "consumer")?,
-                array_arg(topics, count, "topics")?,
-                array_arg(partitions, count, "partitions")?,
+                partitions_arg(topics, partitions, count)?,
             )
         };
-        let mut assignment = Vec::with_capacity(count);
-        for (i, (t, p)) in topics.iter().zip(partitions).enumerate() {
-            // SAFETY: each element is NULL or a NUL-terminated string, by the contract.
-            let topic = unsafe { str_arg(*t, &format!("topics[{i}]"))? };
-            if *p < 0 {
-                return Err(Failure::invalid(format!(
-                    "partitions[{i}] is negative: {p}"
-                )));
-            }
-            assignment.push(TopicPartition::new(topic, *p));
-        }
-        let mut state = c.lock()?;
-        state.rewind();
-        state.consumer.assign(&assignment)?;
+        c.lock()?.assign(&assignment)?;
         Ok(())
     })
 }
@@ -203,25 +161,24 @@ pub unsafe extern "C" fn strom_consumer_poll(
                 )))
             }
         };
-        let mut state = c.lock()?;
-        if state.held.is_empty() {
-            let State { consumer, held } = &mut *state;
-            c.rt.block_on(async {
+        let mut consumer = c.lock()?;
+        let record = match consumer.take_fetched(1) {
+            Some(mut records) => records.pop(),
+            None => c.rt.block_on(async {
                 loop {
                     let wait = match deadline {
                         // No limit: poll in slices, so the loop stays a loop of Kafka polls.
                         None => Duration::from_secs(60),
                         Some(d) => d.saturating_duration_since(Instant::now()),
                     };
-                    let records = consumer.poll(wait).await?;
+                    let mut records = consumer.poll_up_to(wait, 1).await?;
                     if !records.is_empty() || deadline.is_some_and(|d| Instant::now() >= d) {
-                        held.extend(records);
-                        return FfiResult::Ok(());
+                        return FfiResult::Ok(records.pop());
                     }
                 }
-            })??;
-        }
-        let message = state.held.pop_front().map(strom_message::from);
+            })??,
+        };
+        let message = record.map(strom_message::from);
         // SAFETY: checked non-NULL; the caller gave a writable slot.
         unsafe { out.write(message.map_or(std::ptr::null_mut(), into_handle)) };
         Ok(())
@@ -235,15 +192,16 @@ pub unsafe extern "C" fn strom_consumer_commit(consumer: *mut strom_consumer) ->
     call("strom_consumer_commit", || {
         // SAFETY: the header's contract: NULL or a live consumer.
         let c = unsafe { handle(consumer, "consumer")? };
-        let mut state = c.lock()?;
-        state.rewind();
-        c.rt.block_on(state.consumer.commit_sync())??;
+        let mut consumer = c.lock()?;
+        c.rt.block_on(consumer.commit_sync())??;
         Ok(())
     })
 }
 
-/// Makes the next poll return records of partition `partition` of `topic` from `offset`
-/// (`STROM_ERR_STATE` when the partition is not assigned to this consumer).
+/// Makes the next poll return records of partition `partition` of `topic` from `offset`.
+/// After `strom_consumer_subscribe`, a partition the group has not assigned yet is sought
+/// when it is assigned; after `strom_consumer_assign`, `STROM_ERR_STATE` when the partition
+/// is not assigned to this consumer.
 #[no_mangle]
 pub unsafe extern "C" fn strom_consumer_seek(
     consumer: *mut strom_consumer,
@@ -257,12 +215,86 @@ pub unsafe extern "C" fn strom_consumer_seek(
         if offset < 0 {
             return Err(Failure::invalid(format!("offset is negative: {offset}")));
         }
-        let tp = TopicPartition::new(topic, partition);
-        let mut state = c.lock()?;
-        state.consumer.seek(&tp, offset)?;
-        state
-            .held
-            .retain(|r| !(r.partition == partition && r.topic.as_ref() == topic));
+        c.lock()?
+            .seek(&TopicPartition::new(topic, partition), offset)?;
+        Ok(())
+    })
+}
+
+/// Collects `(topics[i], partitions[i])` for `count` partitions.
+///
+/// # Safety
+/// `topics` and `partitions` are NULL or arrays of `count`; each topic NULL or a
+/// NUL-terminated string.
+unsafe fn partitions_arg(
+    topics: *const *const c_char,
+    partitions: *const i32,
+    count: usize,
+) -> FfiResult<Vec<TopicPartition>> {
+    // SAFETY: the caller's contract.
+    let (topics, partitions) = unsafe {
+        (
+            array_arg(topics, count, "topics")?,
+            array_arg(partitions, count, "partitions")?,
+        )
+    };
+    let mut out = Vec::with_capacity(count);
+    for (i, (t, p)) in topics.iter().zip(partitions).enumerate() {
+        // SAFETY: each element is NULL or a NUL-terminated string, by the contract.
+        let topic = unsafe { str_arg(*t, &format!("topics[{i}]"))? };
+        if *p < 0 {
+            return Err(Failure::invalid(format!(
+                "partitions[{i}] is negative: {p}"
+            )));
+        }
+        out.push(TopicPartition::new(topic, *p));
+    }
+    Ok(out)
+}
+
+/// Stops `strom_consumer_poll` returning records of the `count` partitions
+/// `(topics[i], partitions[i])` until `strom_consumer_resume`; records fetched already wait
+/// in the consumer. After `strom_consumer_subscribe`, partitions the group has not assigned
+/// yet are paused when it assigns them; after `strom_consumer_assign`, `STROM_ERR_STATE` for
+/// a partition not assigned (and none is paused).
+#[no_mangle]
+pub unsafe extern "C" fn strom_consumer_pause(
+    consumer: *mut strom_consumer,
+    topics: *const *const c_char,
+    partitions: *const i32,
+    count: usize,
+) -> strom_result {
+    call("strom_consumer_pause", || {
+        // SAFETY: the header's contract: NULL or a live consumer, arrays of `count`.
+        let (c, list) = unsafe {
+            (
+                handle(consumer, "consumer")?,
+                partitions_arg(topics, partitions, count)?,
+            )
+        };
+        c.lock()?.pause(&list)?;
+        Ok(())
+    })
+}
+
+/// Lets `strom_consumer_poll` return records of the `count` partitions
+/// `(topics[i], partitions[i])` again, starting with those fetched while they were paused.
+#[no_mangle]
+pub unsafe extern "C" fn strom_consumer_resume(
+    consumer: *mut strom_consumer,
+    topics: *const *const c_char,
+    partitions: *const i32,
+    count: usize,
+) -> strom_result {
+    call("strom_consumer_resume", || {
+        // SAFETY: the header's contract: NULL or a live consumer, arrays of `count`.
+        let (c, list) = unsafe {
+            (
+                handle(consumer, "consumer")?,
+                partitions_arg(topics, partitions, count)?,
+            )
+        };
+        c.lock()?.resume(&list)?;
         Ok(())
     })
 }
@@ -275,9 +307,8 @@ pub unsafe extern "C" fn strom_consumer_close(consumer: *mut strom_consumer) -> 
     call("strom_consumer_close", || {
         // SAFETY: the header's contract: NULL or a live consumer.
         let c = unsafe { handle(consumer, "consumer")? };
-        let mut state = c.lock()?;
-        state.rewind();
-        c.rt.block_on(state.consumer.close())??;
+        let mut consumer = c.lock()?;
+        c.rt.block_on(consumer.close())??;
         Ok(())
     })
 }
@@ -292,9 +323,8 @@ pub unsafe extern "C" fn strom_consumer_free(consumer: *mut strom_consumer) {
         };
         // Errors are lost here: strom_consumer_close reports them. In a forked child or
         // inside a tokio runtime `lock` refuses and the consumer is only dropped.
-        if let Ok(mut state) = c.lock() {
-            state.rewind();
-            let _ = c.rt.block_on(state.consumer.close());
+        if let Ok(mut consumer) = c.lock() {
+            let _ = c.rt.block_on(consumer.close());
         }
         let rt = Arc::clone(&c.rt);
         rt.release(c);
