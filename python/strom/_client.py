@@ -164,10 +164,12 @@ class Consumer(_native.Consumer):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def poll(self, timeout: Optional[float] = None) -> Records:  # type: ignore[override]
-        """Records fetched since the last call (at most ``max.poll.records``), waiting up to
-        ``timeout`` seconds for some (None: until there are some)."""
-        return Records(super().poll(timeout))
+    def poll(self, timeout: Optional[float] = None,  # type: ignore[override]
+             max_records: Optional[int] = None) -> Records:
+        """Records fetched since the last call (at most ``max_records`` and
+        ``max.poll.records``), waiting up to ``timeout`` seconds for some (None: until there
+        are some). Records fetched beyond them stay in the consumer for the next call."""
+        return Records(super().poll(timeout, max_records))
 
     def assignment(self) -> list[TopicPartition]:  # type: ignore[override]
         return list(super().assignment())

@@ -34,9 +34,8 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import collections
 import functools
-from typing import Any, AsyncIterator, Callable, Deque, Iterable, Mapping, Optional, TypeVar
+from typing import Any, AsyncIterator, Callable, Iterable, Mapping, Optional, TypeVar
 
 from . import _native
 from ._client import Broker, Consumer as _SyncConsumer, Producer as _SyncProducer, Records
@@ -121,35 +120,19 @@ class Consumer:
         self._c = _SyncConsumer(config, bootstrap_servers=bootstrap_servers, broker=broker, **kwargs)
         timeout_ms = kwargs.get("consumer_timeout_ms", (config or {}).get("consumer.timeout.ms"))
         self._iter_timeout = None if timeout_ms is None else float(timeout_ms) / 1000.0
-        self._held: Deque[Record] = collections.deque()
 
     @property
     def sync(self) -> _SyncConsumer:
         """The blocking consumer underneath."""
         return self._c
 
-    def _rewind(self) -> None:
-        # Records fetched but not handed out go back, so commits and seeks see what the
-        # caller saw (as the blocking iterator does).
-        first: dict[TopicPartition, int] = {}
-        for r in self._held:
-            first.setdefault(TopicPartition(r.topic, r.partition), r.offset)
-        self._held.clear()
-        for tp, offset in first.items():
-            try:
-                self._c.seek(tp, offset)
-            except Exception:  # no longer assigned: nothing to give back
-                pass
-
     def subscribe(self, topics: Any = None, *, pattern: Optional[str] = None,
                   on_assign: Optional[Callable[[list[TopicPartition]], Any]] = None,
                   on_revoke: Optional[Callable[[list[TopicPartition]], Any]] = None,
                   on_lost: Optional[Callable[[list[TopicPartition]], Any]] = None) -> None:
-        self._rewind()
         self._c.subscribe(topics, pattern=pattern, on_assign=on_assign, on_revoke=on_revoke, on_lost=on_lost)
 
     def assign(self, partitions: Iterable[Any]) -> None:
-        self._rewind()
         self._c.assign(list(partitions))
 
     def assignment(self) -> list[TopicPartition]:
@@ -159,54 +142,51 @@ class Consumer:
         return self._c.subscription()
 
     def seek(self, partition: Any, offset: int) -> None:
-        self._rewind()
         self._c.seek(partition, offset)
 
     def pause(self, partitions: Iterable[Any]) -> None:
-        self._rewind()
         self._c.pause(list(partitions))
 
     def resume(self, partitions: Iterable[Any]) -> None:
         self._c.resume(list(partitions))
 
-    async def poll(self, timeout: Optional[float] = None) -> Records:
-        """The next records, waiting up to ``timeout`` seconds (None: until there are some)."""
-        if self._held:
-            out = Records(self._held)
-            self._held.clear()
-            return out
-        return Records(await self._c.poll_async(timeout))
+    def paused(self) -> list[TopicPartition]:
+        return self._c.paused()
+
+    async def poll(self, timeout: Optional[float] = None, max_records: Optional[int] = None) -> Records:
+        """The next records (at most ``max_records``), waiting up to ``timeout`` seconds
+        (None: until there are some)."""
+        return Records(await self._c.poll_async(timeout, max_records))
 
     def __aiter__(self) -> AsyncIterator[Record]:
         return self
 
     async def __anext__(self) -> Record:
-        if not self._held:
-            records = await self._c.poll_async(self._iter_timeout)
-            if not records:
-                raise StopAsyncIteration
-            self._held.extend(records)
-        return self._held.popleft()
+        # One record at a time from the core, which keeps the rest fetched: commits cover
+        # exactly what was handed out. Fetched records are taken without awaiting.
+        ready = self._c.take_fetched(1)
+        if ready:
+            return ready[0]
+        records = await self._c.poll_async(self._iter_timeout, 1)
+        if not records:
+            raise StopAsyncIteration
+        return records[0]
 
     async def commit(self, offsets: Any = None) -> None:
         """Commits the positions (after the records handed out), or ``offsets``
         ({TopicPartition: next offset}), or the offset after a Record."""
-        self._rewind()
         await self._c.commit_async(offsets)
 
     async def committed(self, partitions: Iterable[Any]) -> dict[TopicPartition, Optional[int]]:
         return await _in_thread(self._c.committed, list(partitions))
 
     async def position(self, partition: Any) -> int:
-        self._rewind()
         return await _in_thread(self._c.position, partition)
 
     async def seek_to_beginning(self, partitions: Optional[Iterable[Any]] = None) -> None:
-        self._rewind()
         await _in_thread(self._c.seek_to_beginning, None if partitions is None else list(partitions))
 
     async def seek_to_end(self, partitions: Optional[Iterable[Any]] = None) -> None:
-        self._rewind()
         await _in_thread(self._c.seek_to_end, None if partitions is None else list(partitions))
 
     async def beginning_offsets(self, partitions: Iterable[Any]) -> dict[TopicPartition, int]:
@@ -222,12 +202,10 @@ class Consumer:
         return await _in_thread(self._c.list_topics)
 
     async def unsubscribe(self) -> None:
-        self._rewind()
         await _in_thread(self._c.unsubscribe)
 
     async def close(self) -> None:
         """Commits (with auto-commit), leaves the group and stops."""
-        self._rewind()
         await self._c.close_async()
 
     async def __aenter__(self) -> "Consumer":

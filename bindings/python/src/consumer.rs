@@ -1,8 +1,7 @@
-//! `Consumer`: `strom::client::Consumer` for Python. `poll` returns a list of records;
-//! iteration hands them out one at a time from the same batches. Records fetched but not yet
-//! handed out by the iterator are given back (their partitions sought to the first of them)
-//! before a commit, a seek, a new subscription or a close, so a commit never covers a record
-//! Python was not given. Rebalance callbacks run with the GIL on the polling thread.
+//! `Consumer`: `strom::client::Consumer` for Python. `poll` returns a list of records (at most
+//! `max_records`); iteration takes them one at a time from the core, whose delivery cursor
+//! keeps the rest fetched, so a commit covers exactly the records Python was given and
+//! nothing is held here. Rebalance callbacks run with the GIL on the polling thread.
 
 use crate::broker::Broker;
 use crate::config;
@@ -13,7 +12,7 @@ use crate::runtime::{self, Runtime};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 use std::cell::Cell;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use strom::client::consumer::{OffsetAndMetadata, RebalanceListener};
@@ -30,46 +29,26 @@ thread_local! {
     static IN_CALLBACK: Cell<bool> = const { Cell::new(false) };
 }
 
-struct State {
-    consumer: CoreConsumer,
-    /// Fetched, not yet handed out by the iterator.
-    held: VecDeque<ConsumerRecord>,
-}
-
-impl State {
-    /// Seeks partitions with held records back to the first one held, and drops them.
-    fn rewind(&mut self) {
-        let mut seen = BTreeSet::new();
-        for r in std::mem::take(&mut self.held) {
-            let tp = TopicPartition::new(r.topic.as_ref(), r.partition);
-            if seen.insert(tp.clone()) {
-                // Only fails for a partition no longer assigned: nothing to rewind then.
-                let _ = self.consumer.seek(&tp, r.offset);
-            }
-        }
-    }
-
-    /// The next records: those held, else a poll waiting up to `timeout` (`None`: until
-    /// there are some).
-    async fn next_batch(&mut self, timeout: Option<Duration>) -> FResult<Vec<ConsumerRecord>> {
-        if !self.held.is_empty() {
-            return Ok(std::mem::take(&mut self.held).into());
-        }
-        let deadline = timeout.map(|t| Instant::now() + t);
-        loop {
-            let wait = match deadline {
-                Some(d) => d.saturating_duration_since(Instant::now()),
-                None => POLL_SLICE,
-            };
-            let records = self.consumer.poll(wait).await?;
-            if !records.is_empty() || deadline.is_some_and(|d| Instant::now() >= d) {
-                return Ok(records);
-            }
+/// Up to `max` records, waiting up to `timeout` (`None`: until there are some).
+async fn next_batch(
+    consumer: &mut CoreConsumer,
+    timeout: Option<Duration>,
+    max: usize,
+) -> FResult<Vec<ConsumerRecord>> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        let wait = match deadline {
+            Some(d) => d.saturating_duration_since(Instant::now()),
+            None => POLL_SLICE,
+        };
+        let records = consumer.poll_up_to(wait, max).await?;
+        if !records.is_empty() || deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(records);
         }
     }
 }
 
-type Shared = Arc<tokio::sync::Mutex<State>>;
+type Shared = Arc<tokio::sync::Mutex<CoreConsumer>>;
 type ErrorSlot = Arc<parking_lot::Mutex<Option<PyErr>>>;
 
 /// Python callables as the core's rebalance listener. An exception is kept and raised by
@@ -154,7 +133,7 @@ impl Consumer {
     }
 
     /// The consumer, waiting (GIL released) while another thread uses it.
-    fn lock(&self, py: Python<'_>) -> FResult<tokio::sync::MutexGuard<'_, State>> {
+    fn lock(&self, py: Python<'_>) -> FResult<tokio::sync::MutexGuard<'_, CoreConsumer>> {
         let shared = self.shared()?;
         if let Ok(guard) = shared.try_lock() {
             return Ok(guard);
@@ -237,10 +216,7 @@ impl Consumer {
             runtime::block(py, &rt, async move { Ok(builder.build().await?) }).py_err(py)?;
         Ok(Consumer {
             rt,
-            state: Some(Arc::new(tokio::sync::Mutex::new(State {
-                consumer,
-                held: VecDeque::new(),
-            }))),
+            state: Some(Arc::new(tokio::sync::Mutex::new(consumer))),
             listener_error: Arc::new(parking_lot::Mutex::new(None)),
             iter_timeout,
         })
@@ -284,11 +260,10 @@ impl Consumer {
             error: Arc::clone(&self.listener_error),
         };
         let mut st = self.lock(py).py_err(py)?;
-        st.rewind();
-        st.consumer.set_rebalance_listener(Box::new(listener));
+        st.set_rebalance_listener(Box::new(listener));
         match pattern {
-            Some(p) => st.consumer.subscribe_pattern(&p),
-            None => st.consumer.subscribe(&names),
+            Some(p) => st.subscribe_pattern(&p),
+            None => st.subscribe(&names),
         }
         .py_err(py)
     }
@@ -297,8 +272,7 @@ impl Consumer {
     /// membership (commits still go to `group.id` if set).
     fn assign(&self, py: Python<'_>, partitions: Vec<Tp>) -> PyResult<()> {
         let mut st = self.lock(py).py_err(py)?;
-        st.rewind();
-        st.consumer.assign(&core_partitions(partitions)).py_err(py)
+        st.assign(&core_partitions(partitions)).py_err(py)
     }
 
     /// Drops the subscription or assignment, leaving the group.
@@ -306,8 +280,7 @@ impl Consumer {
         let shared = Arc::clone(self.shared().py_err(py)?);
         let result = runtime::block(py, &self.rt, async move {
             let mut st = shared.lock().await;
-            st.rewind();
-            Ok(st.consumer.unsubscribe().await?)
+            Ok(st.unsubscribe().await?)
         });
         self.checked(result).py_err(py)
     }
@@ -315,42 +288,71 @@ impl Consumer {
     /// The partitions assigned now.
     fn assignment(&self, py: Python<'_>) -> PyResult<Vec<Tp>> {
         let st = self.lock(py).py_err(py)?;
-        Ok(st.consumer.assignment().into_iter().map(Tp::from).collect())
+        Ok(st.assignment().into_iter().map(Tp::from).collect())
     }
 
     /// The subscribed topics (for a pattern: the topics it matched last).
     fn subscription(&self, py: Python<'_>) -> PyResult<Vec<String>> {
-        Ok(self.lock(py).py_err(py)?.consumer.subscription())
+        Ok(self.lock(py).py_err(py)?.subscription())
     }
 
-    /// The records fetched since the last call (at most `max.poll.records`), waiting up to
-    /// `timeout` seconds for some (`None`: until there are some). Runs rebalances (and their
-    /// callbacks), position resets and auto-commits.
-    #[pyo3(signature = (timeout=None))]
-    fn poll<'py>(&self, py: Python<'py>, timeout: Option<f64>) -> PyResult<Bound<'py, PyList>> {
+    /// The records fetched since the last call (at most `max_records`, and at most
+    /// `max.poll.records`), waiting up to `timeout` seconds for some (`None`: until there are
+    /// some). Runs rebalances (and their callbacks), position resets and auto-commits.
+    #[pyo3(signature = (timeout=None, max_records=None))]
+    fn poll<'py>(
+        &self,
+        py: Python<'py>,
+        timeout: Option<f64>,
+        max_records: Option<usize>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let timeout = timeout.map(runtime::seconds).transpose().py_err(py)?;
         let mut st = self.lock(py).py_err(py)?;
         let st = &mut *st;
-        let records = runtime::block(py, &self.rt, st.next_batch(timeout));
+        let max = max_records.unwrap_or(usize::MAX);
+        let records = runtime::block(py, &self.rt, next_batch(st, timeout, max));
         let records = self.checked(records).py_err(py)?;
         RecordConverter::default().list(py, records)
     }
 
     /// `poll` as an asyncio awaitable.
-    #[pyo3(signature = (timeout=None))]
-    fn poll_async(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<Py<PyAny>> {
+    #[pyo3(signature = (timeout=None, max_records=None))]
+    fn poll_async(
+        &self,
+        py: Python<'_>,
+        timeout: Option<f64>,
+        max_records: Option<usize>,
+    ) -> PyResult<Py<PyAny>> {
         let timeout = timeout.map(runtime::seconds).transpose().py_err(py)?;
         let shared = Arc::clone(self.shared().py_err(py)?);
         let slot = Arc::clone(&self.listener_error);
+        let max = max_records.unwrap_or(usize::MAX);
         runtime::spawn_py(py, &self.rt, async move {
             let mut st = match shared.try_lock() {
                 Ok(st) => st,
                 Err(_) if IN_CALLBACK.with(Cell::get) => return Err(callback_error()),
                 Err(_) => shared.lock().await,
             };
-            let records = st.next_batch(timeout).await;
+            let records = next_batch(&mut st, timeout, max).await;
             take_error(&slot, records).map(Records)
         })
+    }
+
+    /// Up to `max_records` records fetched already, without waiting: an empty list when a
+    /// poll has to run first (a rebalance, an auto-commit, nothing fetched, another thread
+    /// polling). What asyncio iteration takes before it awaits `poll_async`.
+    #[pyo3(signature = (max_records=1))]
+    fn take_fetched<'py>(
+        &self,
+        py: Python<'py>,
+        max_records: usize,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let shared = self.shared().py_err(py)?;
+        let records = match shared.try_lock() {
+            Ok(mut st) => st.take_fetched(max_records).unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        RecordConverter::default().list(py, records)
     }
 
     fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
@@ -361,20 +363,19 @@ impl Consumer {
     /// iteration stops).
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Py<Record>>> {
         let mut st = self.lock(py).py_err(py)?;
-        if st.held.is_empty() {
-            let timeout = self.iter_timeout;
-            let st = &mut *st;
-            let batch = runtime::block(py, &self.rt, async {
-                let records = st.next_batch(timeout).await?;
-                st.held.extend(records);
-                Ok(())
-            });
-            self.checked(batch).py_err(py)?;
-        }
-        match st.held.pop_front() {
-            Some(r) => Ok(Some(RecordConverter::default().convert(py, r)?)),
-            None => Ok(None),
-        }
+        // Records fetched already are taken without releasing the GIL; else a poll of one.
+        let record = match st.take_fetched(1) {
+            Some(mut records) => records.pop(),
+            None => {
+                let st = &mut *st;
+                let timeout = self.iter_timeout;
+                let batch = runtime::block(py, &self.rt, next_batch(st, timeout, 1));
+                self.checked(batch).py_err(py)?.pop()
+            }
+        };
+        record
+            .map(|r| RecordConverter::default().convert(py, r))
+            .transpose()
     }
 
     /// Commits the positions of every assigned partition (after the records handed out so
@@ -393,17 +394,16 @@ impl Consumer {
             .transpose()?;
         let mut st = self.lock(py).py_err(py)?;
         let st = &mut *st;
-        st.rewind();
         if asynchronous && offsets.is_none() {
             let _entered = self.rt.handle().enter();
             // The outcome is not reported, as Kafka's commitAsync without a callback.
-            drop(st.consumer.commit_async().py_err(py)?);
+            drop(st.commit_async().py_err(py)?);
             return Ok(());
         }
         let result = runtime::block(py, &self.rt, async move {
             match offsets {
-                Some(o) => Ok(st.consumer.commit_offsets(o).await?),
-                None => Ok(st.consumer.commit_sync().await?),
+                Some(o) => Ok(st.commit_offsets(o).await?),
+                None => Ok(st.commit_sync().await?),
             }
         });
         self.checked(result).py_err(py)
@@ -423,10 +423,9 @@ impl Consumer {
         let shared = Arc::clone(self.shared().py_err(py)?);
         runtime::spawn_py(py, &self.rt, async move {
             let mut st = shared.lock().await;
-            st.rewind();
             match offsets {
-                Some(o) => Ok(st.consumer.commit_offsets(o).await?),
-                None => Ok(st.consumer.commit_sync().await?),
+                Some(o) => Ok(st.commit_offsets(o).await?),
+                None => Ok(st.commit_sync().await?),
             }
         })
     }
@@ -439,10 +438,8 @@ impl Consumer {
     ) -> PyResult<BTreeMap<Tp, Option<i64>>> {
         let st = self.lock(py).py_err(py)?;
         let asked = core_partitions(partitions);
-        let found = runtime::block(py, &self.rt, async {
-            Ok(st.consumer.committed(&asked).await?)
-        })
-        .py_err(py)?;
+        let found =
+            runtime::block(py, &self.rt, async { Ok(st.committed(&asked).await?) }).py_err(py)?;
         Ok(asked
             .into_iter()
             .map(|tp| {
@@ -452,11 +449,11 @@ impl Consumer {
             .collect())
     }
 
-    /// Makes the next poll return records of `partition` from `offset`.
+    /// Makes the next poll return records of `partition` from `offset`. After `subscribe`, a
+    /// partition the group has not assigned yet is sought when it is assigned.
     fn seek(&self, py: Python<'_>, partition: Tp, offset: i64) -> PyResult<()> {
         let mut st = self.lock(py).py_err(py)?;
-        st.rewind();
-        st.consumer.seek(&partition.core(), offset).py_err(py)
+        st.seek(&partition.core(), offset).py_err(py)
     }
 
     /// Moves `partitions` (default: all assigned) to their first offset.
@@ -464,10 +461,9 @@ impl Consumer {
     fn seek_to_beginning(&self, py: Python<'_>, partitions: Option<Vec<Tp>>) -> PyResult<()> {
         let mut st = self.lock(py).py_err(py)?;
         let st = &mut *st;
-        st.rewind();
         let list = core_partitions(partitions.unwrap_or_default());
         runtime::block(py, &self.rt, async move {
-            Ok(st.consumer.seek_to_beginning(&list).await?)
+            Ok(st.seek_to_beginning(&list).await?)
         })
         .py_err(py)
     }
@@ -477,11 +473,12 @@ impl Consumer {
     fn seek_to_end(&self, py: Python<'_>, partitions: Option<Vec<Tp>>) -> PyResult<()> {
         let mut st = self.lock(py).py_err(py)?;
         let st = &mut *st;
-        st.rewind();
         let list = core_partitions(partitions.unwrap_or_default());
-        runtime::block(py, &self.rt, async move {
-            Ok(st.consumer.seek_to_end(&list).await?)
-        })
+        runtime::block(
+            py,
+            &self.rt,
+            async move { Ok(st.seek_to_end(&list).await?) },
+        )
         .py_err(py)
     }
 
@@ -489,31 +486,26 @@ impl Consumer {
     fn position(&self, py: Python<'_>, partition: Tp) -> PyResult<i64> {
         let mut st = self.lock(py).py_err(py)?;
         let st = &mut *st;
-        st.rewind();
         let tp = partition.core();
-        runtime::block(
-            py,
-            &self.rt,
-            async move { Ok(st.consumer.position(&tp).await?) },
-        )
-        .py_err(py)
+        runtime::block(py, &self.rt, async move { Ok(st.position(&tp).await?) }).py_err(py)
     }
 
-    /// Stops returning records of `partitions` until `resume`.
+    /// Stops returning records of `partitions` until `resume` (records fetched already wait
+    /// in the consumer). After `subscribe`, partitions not assigned yet are paused when the
+    /// group assigns them.
     fn pause(&self, py: Python<'_>, partitions: Vec<Tp>) -> PyResult<()> {
         let mut st = self.lock(py).py_err(py)?;
-        st.rewind();
-        st.consumer.pause(&core_partitions(partitions)).py_err(py)
+        st.pause(&core_partitions(partitions)).py_err(py)
     }
 
     fn resume(&self, py: Python<'_>, partitions: Vec<Tp>) -> PyResult<()> {
         let mut st = self.lock(py).py_err(py)?;
-        st.consumer.resume(&core_partitions(partitions)).py_err(py)
+        st.resume(&core_partitions(partitions)).py_err(py)
     }
 
     fn paused(&self, py: Python<'_>) -> PyResult<Vec<Tp>> {
         let st = self.lock(py).py_err(py)?;
-        Ok(st.consumer.paused().into_iter().map(Tp::from).collect())
+        Ok(st.paused().into_iter().map(Tp::from).collect())
     }
 
     /// {TopicPartition: first offset}.
@@ -525,7 +517,7 @@ impl Consumer {
         let st = self.lock(py).py_err(py)?;
         let asked = core_partitions(partitions);
         let found = runtime::block(py, &self.rt, async {
-            Ok(st.consumer.beginning_offsets(&asked).await?)
+            Ok(st.beginning_offsets(&asked).await?)
         })
         .py_err(py)?;
         Ok(found.into_iter().map(|(tp, o)| (Tp::from(tp), o)).collect())
@@ -535,10 +527,8 @@ impl Consumer {
     fn end_offsets(&self, py: Python<'_>, partitions: Vec<Tp>) -> PyResult<BTreeMap<Tp, i64>> {
         let st = self.lock(py).py_err(py)?;
         let asked = core_partitions(partitions);
-        let found = runtime::block(py, &self.rt, async {
-            Ok(st.consumer.end_offsets(&asked).await?)
-        })
-        .py_err(py)?;
+        let found =
+            runtime::block(py, &self.rt, async { Ok(st.end_offsets(&asked).await?) }).py_err(py)?;
         Ok(found.into_iter().map(|(tp, o)| (Tp::from(tp), o)).collect())
     }
 
@@ -553,7 +543,7 @@ impl Consumer {
         let asked: Vec<(TopicPartition, i64)> =
             query.iter().map(|(tp, t)| (tp.core(), *t)).collect();
         let found = runtime::block(py, &self.rt, async {
-            Ok(st.consumer.offsets_for_times(&asked).await?)
+            Ok(st.offsets_for_times(&asked).await?)
         })
         .py_err(py)?;
         Ok(query
@@ -571,15 +561,14 @@ impl Consumer {
     /// Topic names the cluster has.
     fn list_topics(&self, py: Python<'_>) -> PyResult<Vec<String>> {
         let st = self.lock(py).py_err(py)?;
-        runtime::block(py, &self.rt, async { Ok(st.consumer.list_topics().await?) }).py_err(py)
+        runtime::block(py, &self.rt, async { Ok(st.list_topics().await?) }).py_err(py)
     }
 
     /// Commits (with auto-commit), leaves the group and stops. Closing again does nothing.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
         let mut st = self.lock(py).py_err(py)?;
         let st = &mut *st;
-        st.rewind();
-        let result = runtime::block(py, &self.rt, async move { Ok(st.consumer.close().await?) });
+        let result = runtime::block(py, &self.rt, async move { Ok(st.close().await?) });
         self.checked(result).py_err(py)
     }
 
@@ -587,8 +576,7 @@ impl Consumer {
         let shared = Arc::clone(self.shared().py_err(py)?);
         runtime::spawn_py(py, &self.rt, async move {
             let mut st = shared.lock().await;
-            st.rewind();
-            Ok(st.consumer.close().await?)
+            Ok(st.close().await?)
         })
     }
 }

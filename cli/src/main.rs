@@ -47,7 +47,7 @@ enum Command {
     Serve(serve::Args),
 }
 
-pub fn main() -> ExitCode {
+fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("STROM_LOG")

@@ -1,7 +1,0 @@
-//! The `strom` command line.
-
-mod cli;
-
-fn main() -> std::process::ExitCode {
-    cli::main()
-}
