@@ -1,9 +1,9 @@
 //! `NativeAdmin`: `strom::client::Admin` with its answers as plain JavaScript objects.
 
 use crate::broker::NativeBroker;
-use crate::error::{js, JsFailure};
+use crate::error::{js, spawn, JsFailure};
 use crate::producer::endpoint;
-use napi::bindgen_prelude::PromiseRaw;
+use napi::bindgen_prelude::{BigInt, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 use std::collections::HashMap;
@@ -81,7 +81,8 @@ pub struct JsGroupDescription {
 pub struct JsGroupOffset {
     pub topic: String,
     pub partition: i32,
-    pub offset: i64,
+    /// A BigInt: offsets are 64-bit.
+    pub offset: BigInt,
 }
 
 fn results(r: TopicResults) -> Vec<JsItemResult> {
@@ -108,7 +109,7 @@ pub fn connect_admin<'env>(
     broker: Option<&NativeBroker>,
 ) -> napi::Result<PromiseRaw<'env, NativeAdmin>> {
     let endpoint = js(endpoint(broker))?;
-    env.spawn_future(async move {
+    spawn(env, async move {
         let mut builder = Admin::builder();
         if let Some(e) = endpoint {
             builder = builder.endpoint(e);
@@ -135,7 +136,7 @@ impl NativeAdmin {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
         let admin = js(admin.ok_or_else(|| JsFailure::closed("admin client")))?;
-        env.spawn_future(async move { js(f(admin).await) })
+        spawn(env, async move { js(f(admin).await) })
     }
 }
 
@@ -305,7 +306,7 @@ impl NativeAdmin {
                 .map(|((topic, partition), offset)| JsGroupOffset {
                     topic,
                     partition,
-                    offset,
+                    offset: BigInt::from(offset),
                 })
                 .collect())
         })

@@ -1,13 +1,13 @@
 //! `NativeBroker`: the embedded broker (`strom::EmbeddedBroker`) that in-process clients
 //! attach to and that serves the Kafka protocol on TCP listeners. Only conversion lives here.
 
-use crate::error::{js, JsFailure};
+use crate::error::{js, spawn, JsFailure};
 use napi::bindgen_prelude::PromiseRaw;
 use napi::Env;
 use napi_derive::napi;
 use std::collections::HashMap;
 use std::sync::Arc;
-use strom::broker::Service;
+use strom::api::Service;
 use strom::{EmbeddedBroker, Settings};
 
 /// A topic of the embedded broker.
@@ -45,7 +45,7 @@ impl Shared {
     }
 }
 
-/// An embedded broker over one data directory (`Broker.open` in `index.js`).
+/// An embedded broker over one data directory (`Broker.open` in `node/lib/broker.js`).
 #[napi]
 pub struct NativeBroker {
     pub(crate) shared: Arc<Shared>,
@@ -60,7 +60,7 @@ pub fn open_broker(
     config: Option<HashMap<String, String>>,
 ) -> napi::Result<PromiseRaw<'_, NativeBroker>> {
     let settings = js(Settings::from_pairs(config.unwrap_or_default()))?;
-    env.spawn_future(async move {
+    spawn(env, async move {
         let embedded = js(EmbeddedBroker::open(path, settings).await)?;
         Ok(NativeBroker {
             shared: Arc::new(Shared { embedded }),
@@ -110,7 +110,7 @@ impl NativeBroker {
         listen: String,
     ) -> napi::Result<PromiseRaw<'env, String>> {
         let shared = Arc::clone(&self.shared);
-        env.spawn_future(async move {
+        spawn(env, async move {
             js(shared.service())?;
             Ok(js(shared.embedded.serve(&listen).await)?.to_string())
         })
@@ -125,7 +125,7 @@ impl NativeBroker {
         listen: String,
     ) -> napi::Result<PromiseRaw<'env, String>> {
         let shared = Arc::clone(&self.shared);
-        env.spawn_future(async move {
+        spawn(env, async move {
             js(shared.service())?;
             Ok(js(shared.embedded.serve_metrics(&listen).await)?.to_string())
         })
@@ -143,7 +143,7 @@ impl NativeBroker {
     #[napi(catch_unwind)]
     pub fn close<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
         let shared = Arc::clone(&self.shared);
-        env.spawn_future(async move { js(shared.embedded.close().await) })
+        spawn(env, async move { js(shared.embedded.close().await) })
     }
 
     #[napi(getter, catch_unwind)]

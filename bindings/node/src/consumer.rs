@@ -1,24 +1,27 @@
 //! `NativeConsumer`: `strom::client::Consumer` behind a tokio mutex (its methods take
-//! `&mut self`); polled records come back packed (see [`crate::wire`]). `index.js` serialises
-//! the calls of one consumer, so the mutex is rarely contended.
+//! `&mut self`); polled records come back packed (see [`crate::wire`]). `lib/consumer.js`
+//! serialises the calls of one consumer, so the mutex is rarely contended.
+//!
+//! `paused()` and `takeFetched()` are synchronous, as kafkajs's `paused()` is: `paused` reads
+//! the core's `Consumer::paused` as it was when the consumer was last unlocked (every call that
+//! locks it refreshes that copy on its way out, so it is exact whenever no call is in progress,
+//! and a running consumer is polling most of the time); `takeFetched` try-locks the consumer.
 
 use crate::broker::NativeBroker;
-use crate::error::js;
+use crate::error::{js, spawn, JsFailure};
 use crate::producer::endpoint;
 use crate::wire;
-use napi::bindgen_prelude::{Buffer, PromiseRaw};
+use napi::bindgen_prelude::{BigInt, Buffer, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
-use std::sync::Arc;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 use strom::client::consumer::OffsetAndMetadata;
 use strom::client::{ClientError, ClientResult, Consumer, TopicPartition};
 use tokio::sync::{Mutex, OwnedMappedMutexGuard, OwnedMutexGuard};
-
-/// The consumer, locked for one call.
-type Locked = OwnedMappedMutexGuard<Option<Consumer>, Consumer>;
 
 /// A topic partition.
 #[napi(object)]
@@ -42,13 +45,45 @@ impl From<TopicPartition> for JsTopicPartition {
     }
 }
 
+/// Partitions of a topic, kafkajs's shape: `partitions` absent means every partition of the
+/// topic assigned now.
+#[napi(object)]
+pub struct JsTopicPartitions {
+    pub topic: String,
+    pub partitions: Option<Vec<i32>>,
+}
+
 /// An offset to commit: the next one to consume, as Kafka.
 #[napi(object)]
 pub struct JsOffset {
     pub topic: String,
     pub partition: i32,
-    pub offset: i64,
+    pub offset: BigInt,
     pub metadata: Option<String>,
+}
+
+/// An offset from JavaScript: a BigInt that must fit an i64 (never a double, which would have
+/// rounded anything past 2^53 already).
+pub(crate) fn offset_of(b: &BigInt, what: &str) -> napi::Result<i64> {
+    match b.get_i64() {
+        (v, true) => Ok(v),
+        _ => js(Err(JsFailure::invalid(format!(
+            "{what} is out of the 64-bit offset range"
+        )))),
+    }
+}
+
+/// `topics` with absent partition lists replaced by the topic's assigned partitions.
+fn expand(consumer: &Consumer, topics: Vec<JsTopicPartitions>) -> Vec<TopicPartition> {
+    let assigned = consumer.assignment();
+    let mut out = Vec::new();
+    for t in topics {
+        match t.partitions {
+            Some(list) => out.extend(list.into_iter().map(|p| TopicPartition::new(&t.topic, p))),
+            None => out.extend(assigned.iter().filter(|tp| tp.topic == t.topic).cloned()),
+        }
+    }
+    out
 }
 
 fn partitions(list: Vec<JsTopicPartition>) -> Vec<TopicPartition> {
@@ -59,10 +94,51 @@ fn js_partitions(list: Vec<TopicPartition>) -> Vec<JsTopicPartition> {
     list.into_iter().map(JsTopicPartition::from).collect()
 }
 
+/// The consumer's paused partitions as of its last unlock.
+type PausedCopy = Arc<std::sync::Mutex<Vec<TopicPartition>>>;
+
+/// The consumer, locked for one call; unlocking refreshes the copy of its paused partitions.
+struct Locked {
+    consumer: OwnedMappedMutexGuard<Option<Consumer>, Consumer>,
+    paused: PausedCopy,
+}
+
+impl Deref for Locked {
+    type Target = Consumer;
+    fn deref(&self) -> &Consumer {
+        &self.consumer
+    }
+}
+
+impl DerefMut for Locked {
+    fn deref_mut(&mut self) -> &mut Consumer {
+        &mut self.consumer
+    }
+}
+
+impl Locked {
+    fn new(guard: OwnedMutexGuard<Option<Consumer>>, paused: &PausedCopy) -> ClientResult<Self> {
+        let consumer = OwnedMutexGuard::try_map(guard, Option::as_mut)
+            .map_err(|_| ClientError::Closed("consumer"))?;
+        Ok(Locked {
+            consumer,
+            paused: Arc::clone(paused),
+        })
+    }
+}
+
+impl Drop for Locked {
+    fn drop(&mut self) {
+        let now = self.consumer.paused();
+        *self.paused.lock().unwrap_or_else(PoisonError::into_inner) = now;
+    }
+}
+
 #[napi]
 pub struct NativeConsumer {
     /// Taken by `close`: dropping the consumer closes its connections.
     inner: Arc<Mutex<Option<Consumer>>>,
+    paused: PausedCopy,
 }
 
 /// Creates a consumer with Kafka's config names, attached to `broker` if given.
@@ -73,7 +149,7 @@ pub fn connect_consumer<'env>(
     broker: Option<&NativeBroker>,
 ) -> napi::Result<PromiseRaw<'env, NativeConsumer>> {
     let endpoint = js(endpoint(broker))?;
-    env.spawn_future(async move {
+    spawn(env, async move {
         let mut builder = Consumer::builder();
         if let Some(e) = endpoint {
             builder = builder.endpoint(e);
@@ -84,6 +160,7 @@ pub fn connect_consumer<'env>(
         let consumer = js(builder.build().await)?;
         Ok(NativeConsumer {
             inner: Arc::new(Mutex::new(Some(consumer))),
+            paused: PausedCopy::default(),
         })
     })
 }
@@ -97,10 +174,10 @@ impl NativeConsumer {
         Fut: Future<Output = ClientResult<T>> + Send,
     {
         let inner = Arc::clone(&self.inner);
-        env.spawn_future(async move {
-            let consumer = OwnedMutexGuard::try_map(inner.lock_owned().await, Option::as_mut)
-                .map_err(|_| ClientError::Closed("consumer"));
-            js(f(js(consumer)?).await)
+        let paused = Arc::clone(&self.paused);
+        spawn(env, async move {
+            let locked = js(Locked::new(inner.lock_owned().await, &paused))?;
+            js(f(locked).await)
         })
     }
 }
@@ -143,17 +220,46 @@ impl NativeConsumer {
         self.with(env, |mut c| async move { c.unsubscribe().await })
     }
 
-    /// Waits up to `timeout_ms` for records; resolves to them packed (possibly none).
+    /// Changes a setting (Kafka's name) before the first poll; `IllegalStateError` after.
+    #[napi(catch_unwind)]
+    pub fn reconfigure<'env>(
+        &self,
+        env: &'env Env,
+        name: String,
+        value: String,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
+        self.with(
+            env,
+            move |mut c| async move { c.reconfigure(&name, &value) },
+        )
+    }
+
+    /// Waits up to `timeout_ms` for records and resolves to at most `max` of them (and at most
+    /// `max.poll.records`), packed; possibly none. Records fetched beyond stay in the core.
     #[napi(catch_unwind)]
     pub fn poll<'env>(
         &self,
         env: &'env Env,
         timeout_ms: u32,
+        max: u32,
     ) -> napi::Result<PromiseRaw<'env, Buffer>> {
         self.with(env, move |mut c| async move {
-            let records = c.poll(Duration::from_millis(u64::from(timeout_ms))).await?;
+            let timeout = Duration::from_millis(u64::from(timeout_ms));
+            let records = c.poll_up_to(timeout, max as usize).await?;
             Ok(Buffer::from(wire::encode_poll(&records)))
         })
+    }
+
+    /// At most `max` records fetched already, packed, without waiting: null when a poll has
+    /// work to do first, nothing is fetched, or another call holds the consumer.
+    #[napi(catch_unwind)]
+    pub fn take_fetched(&self, max: u32) -> napi::Result<Option<Buffer>> {
+        let Ok(guard) = Arc::clone(&self.inner).try_lock_owned() else {
+            return Ok(None);
+        };
+        let mut c = js(Locked::new(guard, &self.paused))?;
+        Ok(c.take_fetched(max as usize)
+            .map(|records| Buffer::from(wire::encode_poll(&records))))
     }
 
     /// Commits the positions of every assigned partition.
@@ -169,26 +275,26 @@ impl NativeConsumer {
         env: &'env Env,
         offsets: Vec<JsOffset>,
     ) -> napi::Result<PromiseRaw<'env, ()>> {
-        let map: BTreeMap<TopicPartition, OffsetAndMetadata> = offsets
-            .into_iter()
-            .map(|o| {
-                let mut om = OffsetAndMetadata::new(o.offset);
-                om.metadata = o.metadata;
-                (TopicPartition::new(o.topic, o.partition), om)
-            })
-            .collect();
+        let mut map = BTreeMap::new();
+        for o in offsets {
+            let mut om = OffsetAndMetadata::new(offset_of(&o.offset, "a committed offset")?);
+            om.metadata = o.metadata;
+            map.insert(TopicPartition::new(o.topic, o.partition), om);
+        }
         self.with(env, |mut c| async move { c.commit_offsets(map).await })
     }
 
-    /// Makes the next poll return records of the partition from `offset`.
+    /// Makes the next poll return records of the partition from `offset`. With a group
+    /// subscription, a partition not assigned yet is sought when the group assigns it.
     #[napi(catch_unwind)]
     pub fn seek<'env>(
         &self,
         env: &'env Env,
         topic: String,
         partition: i32,
-        offset: i64,
+        offset: BigInt,
     ) -> napi::Result<PromiseRaw<'env, ()>> {
+        let offset = offset_of(&offset, "a seek offset")?;
         let tp = TopicPartition::new(topic, partition);
         self.with(env, move |mut c| async move { c.seek(&tp, offset) })
     }
@@ -222,37 +328,46 @@ impl NativeConsumer {
         env: &'env Env,
         topic: String,
         partition: i32,
-    ) -> napi::Result<PromiseRaw<'env, i64>> {
+    ) -> napi::Result<PromiseRaw<'env, BigInt>> {
         let tp = TopicPartition::new(topic, partition);
-        self.with(env, move |mut c| async move { c.position(&tp).await })
+        self.with(env, move |mut c| async move {
+            c.position(&tp).await.map(BigInt::from)
+        })
     }
 
+    /// Stops handing out records of `topics`' partitions until resumed; their fetched records
+    /// wait in the core. With a group subscription, partitions not assigned yet are paused
+    /// when the group assigns them.
     #[napi(catch_unwind)]
     pub fn pause<'env>(
         &self,
         env: &'env Env,
-        partitions: Vec<JsTopicPartition>,
+        topics: Vec<JsTopicPartitions>,
     ) -> napi::Result<PromiseRaw<'env, ()>> {
-        let list = self::partitions(partitions);
-        self.with(env, |mut c| async move { c.pause(&list) })
+        self.with(env, |mut c| async move {
+            let list = expand(&c, topics);
+            c.pause(&list)
+        })
     }
 
     #[napi(catch_unwind)]
     pub fn resume<'env>(
         &self,
         env: &'env Env,
-        partitions: Vec<JsTopicPartition>,
+        topics: Vec<JsTopicPartitions>,
     ) -> napi::Result<PromiseRaw<'env, ()>> {
-        let list = self::partitions(partitions);
-        self.with(env, |mut c| async move { c.resume(&list) })
+        self.with(env, |mut c| async move {
+            let list = expand(&c, topics);
+            c.resume(&list)
+        })
     }
 
+    /// Paused partitions, including those to be paused once the group assigns them (as of
+    /// the last call that held the consumer: see the module notes).
     #[napi(catch_unwind)]
-    pub fn paused<'env>(
-        &self,
-        env: &'env Env,
-    ) -> napi::Result<PromiseRaw<'env, Vec<JsTopicPartition>>> {
-        self.with(env, |c| async move { Ok(js_partitions(c.paused())) })
+    pub fn paused(&self) -> Vec<JsTopicPartition> {
+        let paused = self.paused.lock().unwrap_or_else(PoisonError::into_inner);
+        js_partitions(paused.clone())
     }
 
     #[napi(catch_unwind)]
@@ -267,8 +382,13 @@ impl NativeConsumer {
     #[napi(catch_unwind)]
     pub fn close<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
         let inner = Arc::clone(&self.inner);
-        env.spawn_future(async move {
+        let paused = Arc::clone(&self.paused);
+        spawn(env, async move {
             let consumer = inner.lock().await.take();
+            paused
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clear();
             match consumer {
                 Some(mut c) => js(c.close().await),
                 None => Ok(()),

@@ -1,7 +1,7 @@
 //! `NativeProducer`: `strom::client::Producer` with records packed per call (see [`crate::wire`]).
 
 use crate::broker::NativeBroker;
-use crate::error::{js, JsFailure};
+use crate::error::{js, spawn, JsFailure};
 use crate::wire;
 use bytes::Bytes;
 use napi::bindgen_prelude::{Buffer, BufferSlice, PromiseRaw};
@@ -40,7 +40,7 @@ pub fn connect_producer<'env>(
     broker: Option<&NativeBroker>,
 ) -> napi::Result<PromiseRaw<'env, NativeProducer>> {
     let endpoint = js(endpoint(broker))?;
-    env.spawn_future(async move {
+    spawn(env, async move {
         let mut builder = Producer::builder();
         if let Some(e) = endpoint {
             builder = builder.endpoint(e);
@@ -69,7 +69,7 @@ impl NativeProducer {
     ) -> napi::Result<PromiseRaw<'env, Buffer>> {
         let packed = Bytes::copy_from_slice(&records);
         let producer = self.producer()?;
-        env.spawn_future(async move {
+        spawn(env, async move {
             let owned = js(wire::decode_produce(packed, count as usize))?;
             let refs: Vec<_> = owned.iter().map(wire::OwnedRecord::as_ref).collect();
             let deliveries = js(producer.send_batch(&topic, &refs).await)?;
@@ -96,7 +96,7 @@ impl NativeProducer {
     #[napi(catch_unwind)]
     pub fn flush<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
         let producer = self.producer()?;
-        env.spawn_future(async move { js(producer.flush().await) })
+        spawn(env, async move { js(producer.flush().await) })
     }
 
     /// Partition count of `topic`.
@@ -107,7 +107,10 @@ impl NativeProducer {
         topic: String,
     ) -> napi::Result<PromiseRaw<'env, i32>> {
         let producer = self.producer()?;
-        env.spawn_future(async move { js(producer.partitions_for(&topic).await) })
+        spawn(
+            env,
+            async move { js(producer.partitions_for(&topic).await) },
+        )
     }
 
     /// Delivers what is queued, then stops; later sends fail with a `ClosedError`.
@@ -118,7 +121,7 @@ impl NativeProducer {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        env.spawn_future(async move {
+        spawn(env, async move {
             match producer {
                 Some(p) => js(p.close().await),
                 None => Ok(()),

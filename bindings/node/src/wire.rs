@@ -1,19 +1,20 @@
 //! Records cross the JavaScript boundary packed in one `Buffer` per call, not as one object
 //! per record: reading or building an object costs a N-API call per field, a packed buffer one
-//! call per batch. `node/index.js` writes and reads the same layouts (all little-endian):
+//! call per batch. `node/lib/wire.js` writes and reads the same layouts (all little-endian):
 //!
 //! Produce (JS → Rust), per record:
-//!   i32 partition (-1: none), f64 timestamp (NaN: none),
+//!   i32 partition (-1: none), i64 timestamp (i64::MIN: none),
 //!   i32 key length (-1: null) + bytes, i32 value length (-1: null) + bytes,
 //!   i32 header count, per header: i32 name length + UTF-8, i32 value length (-1: null) + bytes
 //!
-//! Delivery (Rust → JS), per record: i32 partition, f64 offset, f64 timestamp
+//! Delivery (Rust → JS), per record: i32 partition, i64 offset, i64 timestamp
 //!
 //! Poll (Rust → JS): u32 record count, u32 topic count, per topic u32 length + UTF-8; then per
-//! record: u32 topic index, i32 partition, f64 offset, f64 timestamp, u8 timestamp type
+//! record: u32 topic index, i32 partition, i64 offset, i64 timestamp, u8 timestamp type
 //! (0 create, 1 log append), key, value and headers as in Produce.
 //!
-//! Offsets and timestamps travel as f64: exact up to 2^53, far beyond any real offset.
+//! Offsets and timestamps travel as i64, exactly: JavaScript reads them into decimal strings
+//! (kafkajs's shape) without going through a double, so values past 2^53 stay exact.
 
 use crate::error::{JsFailure, JsResult};
 use bytes::Bytes;
@@ -72,8 +73,8 @@ impl Reader {
         Ok(i32::from_le_bytes(self.array(what)?))
     }
 
-    fn f64(&mut self, what: &str) -> JsResult<f64> {
-        Ok(f64::from_le_bytes(self.array(what)?))
+    fn i64(&mut self, what: &str) -> JsResult<i64> {
+        Ok(i64::from_le_bytes(self.array(what)?))
     }
 
     fn bytes(&mut self, what: &str) -> JsResult<Option<Bytes>> {
@@ -85,14 +86,17 @@ impl Reader {
     }
 }
 
-/// Decodes `count` records written by `index.js`'s `packRecords`.
+/// "No timestamp" in a produce record: the producer stamps it.
+pub const NO_TIMESTAMP: i64 = i64::MIN;
+
+/// Decodes `count` records written by `lib/wire.js`'s `packRecords`.
 pub fn decode_produce(buf: Bytes, count: usize) -> JsResult<Vec<OwnedRecord>> {
     // Each record takes at least 24 bytes: never allocate for more than the buffer can hold.
     let mut out = Vec::with_capacity(count.min(buf.len() / 24));
     let mut r = Reader { buf, at: 0 };
     for _ in 0..count {
         let partition = r.i32("partition")?;
-        let timestamp = r.f64("timestamp")?;
+        let timestamp = r.i64("timestamp")?;
         let key = r.bytes("key")?;
         let value = r.bytes("value")?;
         let n_headers = r.i32("header count")?;
@@ -107,7 +111,7 @@ pub fn decode_produce(buf: Bytes, count: usize) -> JsResult<Vec<OwnedRecord>> {
         }
         out.push(OwnedRecord {
             partition: (partition >= 0).then_some(partition),
-            timestamp: timestamp.is_finite().then_some(timestamp as i64),
+            timestamp: (timestamp != NO_TIMESTAMP).then_some(timestamp),
             key,
             value,
             headers,
@@ -122,13 +126,13 @@ pub fn decode_produce(buf: Bytes, count: usize) -> JsResult<Vec<OwnedRecord>> {
     Ok(out)
 }
 
-/// Packs delivery results for `index.js`'s `unpackDeliveries`.
+/// Packs delivery results for `lib/wire.js`'s `unpackDeliveries`.
 pub fn encode_deliveries(metas: &[RecordMetadata]) -> Vec<u8> {
     let mut out = Vec::with_capacity(metas.len() * 20);
     for m in metas {
         out.extend_from_slice(&m.partition.to_le_bytes());
-        out.extend_from_slice(&(m.offset as f64).to_le_bytes());
-        out.extend_from_slice(&(m.timestamp as f64).to_le_bytes());
+        out.extend_from_slice(&m.offset.to_le_bytes());
+        out.extend_from_slice(&m.timestamp.to_le_bytes());
     }
     out
 }
@@ -143,7 +147,7 @@ fn put_bytes(out: &mut Vec<u8>, b: Option<&[u8]>) {
     }
 }
 
-/// Packs polled records for `index.js`'s `unpackRecords`.
+/// Packs polled records for `lib/wire.js`'s `unpackBatches`.
 pub fn encode_poll(records: &[ConsumerRecord]) -> Vec<u8> {
     let mut topics: Vec<&str> = Vec::new();
     let mut size = 8;
@@ -171,8 +175,8 @@ pub fn encode_poll(records: &[ConsumerRecord]) -> Vec<u8> {
         }
         out.extend_from_slice(&(last as u32).to_le_bytes());
         out.extend_from_slice(&r.partition.to_le_bytes());
-        out.extend_from_slice(&(r.offset as f64).to_le_bytes());
-        out.extend_from_slice(&(r.timestamp as f64).to_le_bytes());
+        out.extend_from_slice(&r.offset.to_le_bytes());
+        out.extend_from_slice(&r.timestamp.to_le_bytes());
         out.push(match r.timestamp_type {
             TimestampType::Create => 0,
             TimestampType::LogAppend => 1,
@@ -192,9 +196,15 @@ pub fn encode_poll(records: &[ConsumerRecord]) -> Vec<u8> {
 mod tests {
     use super::*;
 
-    fn record(out: &mut Vec<u8>, partition: i32, key: Option<&[u8]>, headers: &[(&str, &[u8])]) {
+    fn record(
+        out: &mut Vec<u8>,
+        partition: i32,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        headers: &[(&str, &[u8])],
+    ) {
         out.extend_from_slice(&partition.to_le_bytes());
-        out.extend_from_slice(&f64::NAN.to_le_bytes());
+        out.extend_from_slice(&timestamp.to_le_bytes());
         put_bytes(out, key);
         put_bytes(out, Some(b"value"));
         out.extend_from_slice(&(headers.len() as i32).to_le_bytes());
@@ -207,12 +217,13 @@ mod tests {
     #[test]
     fn produce_records_decode_and_truncation_is_an_error() {
         let mut buf = Vec::new();
-        record(&mut buf, -1, None, &[]);
-        record(&mut buf, 2, Some(b"k"), &[("h", b"v")]);
+        record(&mut buf, -1, NO_TIMESTAMP, None, &[]);
+        record(&mut buf, 2, (1 << 53) + 1, Some(b"k"), &[("h", b"v")]);
         let decoded = decode_produce(Bytes::from(buf.clone()), 2).unwrap_or_default();
         assert_eq!(decoded.len(), 2);
         assert_eq!(decoded[0].partition, None);
         assert_eq!(decoded[0].timestamp, None);
+        assert_eq!(decoded[1].timestamp, Some((1 << 53) + 1), "exact past 2^53");
         assert_eq!(decoded[1].as_ref().key, Some(&b"k"[..]));
         assert_eq!(decoded[1].headers[0].0, "h");
         for cut in 0..buf.len() {
@@ -222,5 +233,36 @@ mod tests {
             decode_produce(Bytes::from(buf), 1).is_err(),
             "trailing bytes"
         );
+    }
+
+    #[test]
+    fn offsets_and_timestamps_past_2_pow_53_are_packed_exactly() {
+        let big = (1i64 << 53) + 1;
+        let metas = [RecordMetadata {
+            topic: "t".into(),
+            partition: 3,
+            offset: big,
+            timestamp: -1,
+        }];
+        let out = encode_deliveries(&metas);
+        assert_eq!(out.len(), 20);
+        assert_eq!(out[4..12], big.to_le_bytes());
+        assert_eq!(out[12..20], (-1i64).to_le_bytes());
+        let record = ConsumerRecord {
+            topic: "t".into(),
+            partition: 0,
+            offset: big,
+            timestamp: big + 1,
+            timestamp_type: TimestampType::Create,
+            key: None,
+            value: None,
+            headers: Vec::new(),
+            leader_epoch: None,
+        };
+        let out = encode_poll(&[record]);
+        // count, topic count, "t" (4 + 1), topic index, partition, then the offset.
+        let at = 8 + 5 + 8;
+        assert_eq!(out[at..at + 8], big.to_le_bytes());
+        assert_eq!(out[at + 8..at + 16], (big + 1).to_le_bytes());
     }
 }
