@@ -5,10 +5,10 @@
 //! `cargo run --example client`
 
 use std::time::Duration;
-use strom::broker::Service;
 use strom::client::{Admin, Consumer, Producer, ProducerRecord};
 use strom::group::GroupConfig;
 use strom::Broker;
+use strom::Service;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -13,6 +13,7 @@
 //! - [`log_safe`]: escaping and truncating client-supplied strings for log lines.
 //! - [`fd_budget`]: `RLIMIT_NOFILE`, raised at start, and the descriptors partitions need.
 
+pub mod api;
 pub mod broker;
 pub mod client;
 pub mod clock;
@@ -27,6 +28,7 @@ pub mod protocol;
 pub mod runtime;
 pub mod server;
 
+pub use api::Service;
 pub use broker::{Broker, BrokerConfig, TopicDescription};
 pub use embedded::{EmbeddedBroker, Settings};
 pub use error::{Error, Result};

@@ -7,7 +7,7 @@ use crate::ffi::{handle, into_handle, str_arg, take_handle, Out};
 use crate::runtime::{self, Runtime};
 use std::ffi::c_char;
 use std::sync::Arc;
-use strom_core::broker::Service;
+use strom_core::api::Service;
 use strom_core::{EmbeddedBroker, Settings};
 
 /// An embedded broker: the whole broker inside this process, storing its data in a

@@ -9,7 +9,7 @@ use pyo3::types::PyDict;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use strom::broker::admin::topics::NODE_ID;
-use strom::broker::Service;
+use strom::api::Service;
 use strom::{EmbeddedBroker, Settings};
 
 #[pyclass(module = "strom._native", subclass, frozen)]

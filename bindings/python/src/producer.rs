@@ -35,7 +35,7 @@ pub fn endpoint(
     entries: &mut Vec<(String, String)>,
     bootstrap_servers: Option<&Bound<'_, PyAny>>,
     broker: Option<&Bound<'_, Broker>>,
-) -> PyResult<(Arc<Runtime>, Option<strom::broker::Service>)> {
+) -> PyResult<(Arc<Runtime>, Option<strom::api::Service>)> {
     if let Some(servers) = bootstrap_servers.filter(|b| !b.is_none()) {
         entries.insert(
             0,

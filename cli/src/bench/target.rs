@@ -3,7 +3,7 @@
 use super::Common;
 use anyhow::Context as _;
 use std::path::PathBuf;
-use strom::broker::Service;
+use strom::api::Service;
 use strom::client::{
     Admin, Consumer, ConsumerBuilder, Endpoint, Producer, ProducerBuilder, TopicPartition,
 };

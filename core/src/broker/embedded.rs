@@ -77,9 +77,9 @@ pub(crate) struct BrokerInner {
     /// Next producer id to hand out, and the end of the block reserved in the metadata log.
     producer_ids: Mutex<(i64, i64)>,
     housekeeper: Mutex<Option<(Sender<()>, JoinHandle<()>)>>,
-    pub(crate) housekeeping_pass: Mutex<HousekeepingState>,
+    housekeeping_pass: Mutex<HousekeepingState>,
     /// Failed housekeeping steps since open (a metric; readable while a pass runs).
-    pub(crate) housekeeping_failures: AtomicU64,
+    housekeeping_failures: AtomicU64,
     closed: AtomicBool,
     /// Held until the broker is closed: a second broker on the same directory is refused.
     /// Released by a successful close, so the directory can be opened again while handles
@@ -409,7 +409,7 @@ impl Broker {
     /// Runs one retention/compaction/flush/checkpoint pass now.
     pub fn run_housekeeping(&self) -> Result<HousekeepingReport> {
         self.inner.check_open()?;
-        self.inner.housekeeping()
+        housekeeping::pass(self.inner.as_ref())
     }
 
     /// Flushes every log, writes the clean-shutdown marker and stops housekeeping. Further
@@ -652,4 +652,31 @@ fn remove_stale_dirs(
         }
     }
     Ok(())
+}
+
+impl housekeeping::Kept for BrokerInner {
+    fn topic_snapshot(&self) -> Vec<Arc<Topic>> {
+        BrokerInner::topic_snapshot(self)
+    }
+
+    fn still_serves(&self, topic: &Arc<Topic>) -> bool {
+        self.topic_id(&topic.name) == Some(topic.id)
+    }
+
+    fn dedupe_buffer_size(&self) -> usize {
+        self.config.cleaner_dedupe_buffer_size
+    }
+
+    fn pass_state(&self) -> &Mutex<HousekeepingState> {
+        &self.housekeeping_pass
+    }
+
+    fn count_failures(&self, failures: u64) {
+        self.housekeeping_failures
+            .fetch_add(failures, Ordering::Relaxed);
+    }
+
+    fn metadata_checkpoint(&self) -> Result<()> {
+        BrokerInner::metadata_checkpoint(self)
+    }
 }

@@ -5,18 +5,35 @@
 //! Each partition's steps are isolated: a failure is logged, counted
 //! ([`HousekeepingReport::partition_failures`], and in total for the metrics) and the pass goes
 //! on; a partition whose compaction keeps failing is retried after a growing number of passes.
+//!
+//! It sees the broker only through [`Kept`] (the broker implements it), so this module does not
+//! depend on the broker's internals and the broker depends on it, not the other way round.
 
-use crate::broker::embedded::BrokerInner;
 use crate::broker::topics::Topic;
 use crate::error::{Error, Result};
 use crate::log::PartitionLog;
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::sync::Weak;
 use std::time::Duration;
+
+/// What a pass needs from the broker whose logs it keeps.
+pub(crate) trait Kept {
+    /// The live topics now.
+    fn topic_snapshot(&self) -> Vec<Arc<Topic>>;
+    /// Whether `topic` is still the live topic of its name (not deleted or replaced).
+    fn still_serves(&self, topic: &Arc<Topic>) -> bool;
+    /// `log.cleaner.dedupe.buffer.size`.
+    fn dedupe_buffer_size(&self) -> usize;
+    /// Held for the whole pass, so the background thread and an explicit call never interleave.
+    fn pass_state(&self) -> &parking_lot::Mutex<HousekeepingState>;
+    /// Adds a pass's failed steps to the broker's total (a metric).
+    fn count_failures(&self, failures: u64);
+    /// Writes the metadata log's checkpoint after a pass.
+    fn metadata_checkpoint(&self) -> Result<()>;
+}
 
 /// Totals of one housekeeping pass.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,94 +63,87 @@ pub(crate) struct HousekeepingState {
     compaction_backoff: HashMap<PathBuf, (u32, u64)>,
 }
 
-impl BrokerInner {
-    pub(crate) fn housekeeping(&self) -> Result<HousekeepingReport> {
-        let mut state = self.housekeeping_pass.lock();
-        state.passes += 1;
-        let mut report = HousekeepingReport::default();
-        let mut visited = HashSet::new();
-        for topic in self.topic_snapshot() {
-            for (partition, log) in topic.partitions.iter().enumerate() {
-                visited.insert(log.dir().to_path_buf());
-                self.housekeep_partition(&topic, partition, log, &mut state, &mut report);
-            }
+/// One pass over every partition of `broker`.
+pub(crate) fn pass(broker: &impl Kept) -> Result<HousekeepingReport> {
+    let mut state = broker.pass_state().lock();
+    state.passes += 1;
+    let mut report = HousekeepingReport::default();
+    let mut visited = HashSet::new();
+    for topic in broker.topic_snapshot() {
+        for (partition, log) in topic.partitions.iter().enumerate() {
+            visited.insert(log.dir().to_path_buf());
+            housekeep_partition(broker, &topic, partition, log, &mut state, &mut report);
         }
-        // Deleted partitions leave no backoff behind for a later topic of the same name.
-        state
-            .compaction_backoff
-            .retain(|dir, _| visited.contains(dir));
-        self.housekeeping_failures
-            .fetch_add(report.partition_failures, Ordering::Relaxed);
-        self.metadata_checkpoint()?;
-        Ok(report)
     }
+    // Deleted partitions leave no backoff behind for a later topic of the same name.
+    state
+        .compaction_backoff
+        .retain(|dir, _| visited.contains(dir));
+    broker.count_failures(report.partition_failures);
+    broker.metadata_checkpoint()?;
+    Ok(report)
+}
 
-    /// Every step of one partition, each isolated: one failing step (a damaged batch, a full
-    /// disk) neither stops this partition's other steps nor any other partition's.
-    fn housekeep_partition(
-        &self,
-        topic: &Arc<Topic>,
-        partition: usize,
-        log: &PartitionLog,
-        state: &mut HousekeepingState,
-        report: &mut HousekeepingReport,
-    ) {
-        if log.is_retired() {
+/// Every step of one partition, each isolated: one failing step (a damaged batch, a full
+/// disk) neither stops this partition's other steps nor any other partition's.
+fn housekeep_partition(
+    broker: &impl Kept,
+    topic: &Arc<Topic>,
+    partition: usize,
+    log: &PartitionLog,
+    state: &mut HousekeepingState,
+    report: &mut HousekeepingReport,
+) {
+    if log.is_retired() {
+        return;
+    }
+    let mut failed = |step: &str, e: Error| {
+        if log.is_retired() || !broker.still_serves(topic) {
+            // Deleted during the pass: its files went away under us, nothing is wrong.
             return;
         }
-        let mut failed = |step: &str, e: Error| {
-            if log.is_retired() || !self.still_serves(topic) {
-                // Deleted during the pass: its files went away under us, nothing is wrong.
-                return;
-            }
-            report.partition_failures += 1;
-            tracing::error!(topic = %topic.name, partition, "housekeeping {step} failed: {e}");
-        };
-        match log.enforce_retention() {
-            Ok(r) => {
-                report.segments_deleted += r.deleted_segments;
-                report.bytes_deleted += r.deleted_bytes;
-            }
-            Err(e) => failed("retention", e),
+        report.partition_failures += 1;
+        tracing::error!(topic = %topic.name, partition, "housekeeping {step} failed: {e}");
+    };
+    match log.enforce_retention() {
+        Ok(r) => {
+            report.segments_deleted += r.deleted_segments;
+            report.bytes_deleted += r.deleted_bytes;
         }
-        let dir = log.dir().to_path_buf();
-        let backoff = state.compaction_backoff.get(&dir).copied();
-        if backoff.is_some_and(|(_, until)| state.passes < until) {
-            report.compactions_backed_off += 1;
-        } else {
-            match log.clean_within(self.config.cleaner_dedupe_buffer_size) {
-                Ok(c) => {
-                    report.segments_compacted += c.segments_rewritten;
-                    report.records_compacted_away += c.records_removed;
-                    state.compaction_backoff.remove(&dir);
-                }
-                Err(e) => {
-                    let n = backoff.map_or(1, |(n, _)| n.saturating_add(1));
-                    let wait = (1u64 << (n - 1).min(5)).min(MAX_BACKOFF_PASSES);
-                    state
-                        .compaction_backoff
-                        .insert(dir, (n, state.passes + 1 + wait));
-                    failed("compaction", e);
-                }
-            }
-        }
-        if let Err(e) = log.flush_if_due() {
-            failed("flush", e);
-        }
-        if let Err(e) = log.checkpoint() {
-            failed("checkpoint", e);
-        }
-        report.files_closed += log.close_idle_files() as u64;
+        Err(e) => failed("retention", e),
     }
-
-    /// Whether `topic` is still the live topic of its name (not deleted or replaced).
-    fn still_serves(&self, topic: &Arc<Topic>) -> bool {
-        self.topic_id(&topic.name) == Some(topic.id)
+    let dir = log.dir().to_path_buf();
+    let backoff = state.compaction_backoff.get(&dir).copied();
+    if backoff.is_some_and(|(_, until)| state.passes < until) {
+        report.compactions_backed_off += 1;
+    } else {
+        match log.clean_within(broker.dedupe_buffer_size()) {
+            Ok(c) => {
+                report.segments_compacted += c.segments_rewritten;
+                report.records_compacted_away += c.records_removed;
+                state.compaction_backoff.remove(&dir);
+            }
+            Err(e) => {
+                let n = backoff.map_or(1, |(n, _)| n.saturating_add(1));
+                let wait = (1u64 << (n - 1).min(5)).min(MAX_BACKOFF_PASSES);
+                state
+                    .compaction_backoff
+                    .insert(dir, (n, state.passes + 1 + wait));
+                failed("compaction", e);
+            }
+        }
     }
+    if let Err(e) = log.flush_if_due() {
+        failed("flush", e);
+    }
+    if let Err(e) = log.checkpoint() {
+        failed("checkpoint", e);
+    }
+    report.files_closed += log.close_idle_files() as u64;
 }
 
 /// The thread body: a pass every `interval` until the broker is gone or the channel closes.
-pub(crate) fn run(inner: Weak<BrokerInner>, stop: Receiver<()>, interval: Duration) {
+pub(crate) fn run(inner: Weak<impl Kept>, stop: Receiver<()>, interval: Duration) {
     loop {
         match stop.recv_timeout(interval) {
             Err(RecvTimeoutError::Timeout) => {}
@@ -142,7 +152,7 @@ pub(crate) fn run(inner: Weak<BrokerInner>, stop: Receiver<()>, interval: Durati
         let Some(broker) = inner.upgrade() else {
             return;
         };
-        if let Err(e) = broker.housekeeping() {
+        if let Err(e) = pass(broker.as_ref()) {
             tracing::error!("housekeeping pass failed: {e}");
         }
     }

@@ -3,14 +3,15 @@
 //! producer, consumer and admin of one client.
 
 use super::error::{ClientError, ClientResult};
+use super::exchange::{self, FromKind};
 use super::transport::in_process::InProcessConnector;
 use super::transport::tcp::TcpConnector;
 use super::transport::{call, Connection, Connector};
-use crate::broker::Service;
+use crate::api::Service;
 use kafka_protocol::messages::find_coordinator_request::FindCoordinatorRequest;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::{MetadataRequest, RequestKind, ResponseKind, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::protocol::{Request, StrBytes};
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -221,6 +222,33 @@ impl Cluster {
         call(conn.as_ref(), request).await
     }
 
+    /// Sends the typed `request` to broker `node`; its own response comes back.
+    pub async fn send_to<R>(&self, node: i32, request: R) -> ClientResult<R::Response>
+    where
+        R: Request + Into<RequestKind>,
+        R::Response: FromKind,
+    {
+        exchange::expect::<R>(self.call_node(node, request.into()).await?)
+    }
+
+    /// Sends the typed `request` to any broker.
+    pub async fn send_any<R>(&self, request: R) -> ClientResult<R::Response>
+    where
+        R: Request + Into<RequestKind>,
+        R::Response: FromKind,
+    {
+        exchange::expect::<R>(self.call_any(request.into()).await?)
+    }
+
+    /// Sends the typed `request` to the coordinator of `group`.
+    pub async fn send_to_coordinator<R>(&self, group: &str, request: R) -> ClientResult<R::Response>
+    where
+        R: Request + Into<RequestKind>,
+        R::Response: FromKind,
+    {
+        exchange::expect::<R>(self.call_coordinator(group, request.into()).await?)
+    }
+
     /// Refreshes metadata for `topics` (all topics when empty). Topics that do not exist are
     /// auto-created by the broker when allowed; their error code is remembered.
     pub async fn refresh(&self, topics: &[String]) -> ClientResult<()> {
@@ -239,13 +267,7 @@ impl Cluster {
                 )
             })
             .with_allow_auto_topic_creation(self.options.allow_auto_create && !topics.is_empty());
-        let ResponseKind::Metadata(response) =
-            self.call_any(RequestKind::Metadata(request)).await?
-        else {
-            return Err(ClientError::Protocol(
-                "Metadata answered with another API".into(),
-            ));
-        };
+        let response = self.send_any(request).await?;
         let mut snapshot = self.snapshot.write();
         let in_process = self.is_in_process();
         for b in &response.brokers {
@@ -376,13 +398,7 @@ impl Cluster {
         let request = FindCoordinatorRequest::default()
             .with_key(StrBytes::from_string(group.to_string()))
             .with_key_type(0);
-        let ResponseKind::FindCoordinator(r) =
-            self.call_any(RequestKind::FindCoordinator(request)).await?
-        else {
-            return Err(ClientError::Protocol(
-                "FindCoordinator answered with another API".into(),
-            ));
-        };
+        let r = self.send_any(request).await?;
         if r.error_code != 0 {
             return Err(ClientError::kafka(
                 r.error_code,

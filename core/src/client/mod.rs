@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod config;
 pub mod consumer;
 pub mod error;
+pub mod exchange;
 pub mod partitioner;
 pub mod producer;
 pub mod records;

@@ -8,9 +8,11 @@ pub mod settings;
 
 pub use settings::Settings;
 
-use crate::broker::{Broker, Service};
+use crate::api::metrics::Metrics;
+use crate::api::Service;
+use crate::broker::Broker;
 use crate::error::{Error, Result};
-use crate::server::{self, Metrics, ServerConfig};
+use crate::server::{self, ServerConfig};
 use parking_lot::Mutex;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -175,11 +177,7 @@ impl EmbeddedBroker {
             ));
         }
         let (listener, local) = self.bind(addr).await?;
-        let task = tokio::spawn(server::serve_metrics(
-            listener,
-            Arc::clone(&self.inner.server.metrics),
-            self.inner.service.clone(),
-        ));
+        let task = tokio::spawn(server::serve_metrics(listener, self.inner.service.clone()));
         *self.inner.metrics.lock() = Some((local, task));
         Ok(local)
     }
@@ -207,7 +205,7 @@ impl EmbeddedBroker {
 
     /// Counters of every request answered (TCP and in-process).
     pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.inner.server.metrics
+        self.inner.service.metrics()
     }
 
     pub fn data_dir(&self) -> PathBuf {

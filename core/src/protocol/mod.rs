@@ -3,7 +3,7 @@
 //! what strom implements ([`versions`]) and the allocation guard every request body passes
 //! before it is decoded ([`guard`]).
 //!
-//! Nothing here knows what a request means; that is `broker::handlers`.
+//! Nothing here knows what a request means; that is `api`.
 
 pub mod frame;
 pub mod guard;

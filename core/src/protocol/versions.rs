@@ -2,7 +2,7 @@
 //! from it and dispatch refuses anything outside it, so the two can never disagree.
 //!
 //! To add an API: add its row here, a request schema in `guard/schemas.rs` (a unit test
-//! checks every row has one), and an arm in `broker::handlers::dispatch`.
+//! checks every row has one), and an arm in `api::handle`.
 
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::ApiKey;

@@ -1,9 +1,7 @@
 //! [`ServerConfig`]: the listener-side settings, under Kafka's broker config names.
 
-use super::metrics::Metrics;
 use crate::group::GroupConfig;
 use crate::protocol::frame::DEFAULT_MAX_REQUEST_BYTES;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// How the server treats connections. Defaults are Kafka's unless noted.
@@ -37,9 +35,6 @@ pub struct ServerConfig {
     pub max_in_flight_per_connection: usize,
     /// The group coordinator's settings (`group.*`, `offsets.*`).
     pub group: GroupConfig,
-    /// Where connections and requests are counted (always, it is a few atomics); exposed by
-    /// [`super::serve_metrics`].
-    pub metrics: Arc<Metrics>,
 }
 
 impl Default for ServerConfig {
@@ -54,7 +49,6 @@ impl Default for ServerConfig {
             shutdown_grace: Duration::from_secs(10),
             max_in_flight_per_connection: 64,
             group: GroupConfig::default(),
-            metrics: Arc::new(Metrics::default()),
         }
     }
 }

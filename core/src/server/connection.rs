@@ -19,10 +19,11 @@
 //! Every request passes here, so this is where [`Metrics`] are recorded: bytes in and out,
 //! and per API the count and the time from a frame's arrival to its response being ready.
 
+use super::dispatch;
 use super::memory::RequestMemory;
-use super::metrics::Metrics;
 use super::ServerConfig;
-use crate::broker::handlers::{self, Context, Reply};
+use crate::api::metrics::Metrics;
+use crate::api::{Context, Reply};
 use crate::log_safe;
 use crate::protocol::frame::FrameReader;
 use crate::protocol::response;
@@ -30,7 +31,7 @@ use bytes::Bytes;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
@@ -159,11 +160,10 @@ impl Reader<'_> {
                 Step::Again => continue,
                 Step::Stop => return,
             };
-            let arrived = Instant::now();
             // The 4-byte length prefix is not part of the frame but was read all the same.
             metrics.received(frame.len() + 4);
             let handled =
-                match handlers::dispatch(ctx, peer, frame, Some(&self.memory.decoded)).await {
+                match dispatch::dispatch(ctx, peer, frame, Some(&self.memory.decoded)).await {
                     Ok(h) => h,
                     Err(e) => {
                         metrics.rejected();
@@ -174,14 +174,14 @@ impl Reader<'_> {
             let (api_key, version, correlation_id) =
                 (handled.api_key, handled.version, handled.correlation_id);
             // Both reservations end when the response is ready.
+            // Requests are counted where TCP and in-process meet (`api::handle`); only what
+            // never reaches a handler (bytes that do not parse, a failed encode) is counted here.
             let permits = (frame_permit, handled.decoded_permit);
-            let key = api_key as i16;
             let queued = match handled.reply {
                 Reply::Now(body) => match response::encode(api_key, version, correlation_id, &body)
                 {
                     Ok(bytes) => {
                         drop(permits);
-                        metrics.request(key, arrived.elapsed());
                         Queued::Ready(bytes)
                     }
                     Err(e) => {
@@ -190,31 +190,25 @@ impl Reader<'_> {
                         return;
                     }
                 },
-                Reply::Later(pending) => {
-                    let metrics = Arc::clone(metrics);
-                    Queued::Task(tokio::spawn(async move {
-                        let body = pending.await;
-                        drop(permits);
-                        let encoded = response::encode(api_key, version, correlation_id, &body)
-                            .map_err(|e| {
-                                tracing::error!(
-                                    %peer,
-                                    "closing connection: {}",
-                                    log_safe::escape(&e)
-                                )
-                            })
-                            .ok();
-                        metrics.request(key, arrived.elapsed());
-                        encoded
-                    }))
-                }
+                Reply::Later(pending) => Queued::Task(tokio::spawn(async move {
+                    let body = pending.await;
+                    drop(permits);
+                    let encoded = response::encode(api_key, version, correlation_id, &body)
+                        .map_err(|e| {
+                            tracing::error!(
+                                %peer,
+                                "closing connection: {}",
+                                log_safe::escape(&e)
+                            )
+                        })
+                        .ok();
+                    encoded
+                })),
                 Reply::Nothing => {
                     drop(permits);
-                    metrics.request(key, arrived.elapsed());
                     continue;
                 }
                 Reply::Close(why) => {
-                    metrics.rejected();
                     tracing::warn!(%peer, "closing connection: {}", log_safe::escape(&why));
                     return;
                 }

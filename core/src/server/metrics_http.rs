@@ -4,8 +4,7 @@
 //! close`), the request head bounded in size and time, a bounded number of connections at
 //! once. Anything but `GET`/`HEAD` of `/metrics` (or `/`) gets a short error status.
 
-use super::metrics::Metrics;
-use crate::broker::Service;
+use crate::api::Service;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -21,7 +20,7 @@ const MAX_CONNECTIONS: usize = 16;
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Serves scrapes on `listener` until the task is dropped or aborted.
-pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, service: Service) {
+pub async fn serve(listener: TcpListener, service: Service) {
     let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     loop {
         let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
@@ -35,10 +34,9 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, service: Servic
                 continue;
             }
         };
-        let metrics = Arc::clone(&metrics);
         let service = service.clone();
         tokio::spawn(async move {
-            if let Err(e) = answer(socket, &metrics, &service).await {
+            if let Err(e) = answer(socket, &service).await {
                 tracing::debug!("metrics endpoint: {e}");
             }
             drop(permit);
@@ -46,11 +44,8 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, service: Servic
     }
 }
 
-async fn answer(
-    mut socket: TcpStream,
-    metrics: &Metrics,
-    service: &Service,
-) -> std::io::Result<()> {
+async fn answer(mut socket: TcpStream, service: &Service) -> std::io::Result<()> {
+    let metrics = service.metrics();
     let head = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut socket)).await {
         Ok(head) => head?,
         Err(_) => return respond(&mut socket, "408 Request Timeout", "text/plain", b"").await,

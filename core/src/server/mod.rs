@@ -3,22 +3,22 @@
 //! number of connections is bounded by a semaphore, so are the bytes of requests in flight
 //! across all of them ([`memory`], `queued.max.request.bytes`), and shutdown drains in-flight requests
 //! for a bounded time before closing the broker (which flushes and writes the clean-shutdown
-//! marker). [`metrics`] counts what passes through the connections; [`serve_metrics`]
-//! serves them to Prometheus.
+//! marker). Connections and bytes are counted into the service's
+//! [`crate::api::metrics::Metrics`] (requests are counted where TCP and in-process meet, in
+//! [`crate::api::handle`]); [`serve_metrics`] serves them to Prometheus.
 
 mod config;
 mod connection;
+pub mod dispatch;
 pub(crate) mod memory;
-pub mod metrics;
 mod metrics_http;
 
 pub use config::ServerConfig;
-pub use metrics::Metrics;
 pub use metrics_http::serve as serve_metrics;
 
-use crate::broker::handlers::Context;
+use crate::api::Context;
+use crate::api::Service;
 use crate::broker::Broker;
-use crate::broker::Service;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -126,7 +126,7 @@ async fn accept_loop(
         let _ = socket.set_nodelay(true);
         let ctx = Arc::clone(ctx);
         let limits = connection::Limits::from(config);
-        let metrics = Arc::clone(&config.metrics);
+        let metrics = Arc::clone(&ctx.metrics);
         let done = done.clone();
         let memory = memory.clone();
         tokio::spawn(async move {

@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::time::{Duration, Instant};
-use strom::broker::Service;
+use strom::api::Service;
 use strom::client::Endpoint;
 use strom::group::GroupConfig;
 use strom::server::{self, ServerConfig};

@@ -56,46 +56,7 @@ fn retriable_failure(e: &ClientError) -> bool {
     }
 }
 
-/// The typed response inside a [`ResponseKind`].
-pub(super) trait FromKind: Sized {
-    fn from_kind(kind: ResponseKind) -> Option<Self>;
-}
-
-macro_rules! from_kind {
-    ($($kind:ident => $response:ty),* $(,)?) => {$(
-        impl FromKind for $response {
-            fn from_kind(kind: ResponseKind) -> Option<Self> {
-                match kind {
-                    ResponseKind::$kind(r) => Some(r),
-                    _ => None,
-                }
-            }
-        }
-    )*};
-}
-
-from_kind!(
-    Metadata => MetadataResponse,
-    CreateTopics => CreateTopicsResponse,
-    DeleteTopics => DeleteTopicsResponse,
-    CreatePartitions => CreatePartitionsResponse,
-    DescribeConfigs => DescribeConfigsResponse,
-    IncrementalAlterConfigs => IncrementalAlterConfigsResponse,
-    ListGroups => ListGroupsResponse,
-    DescribeGroups => DescribeGroupsResponse,
-    DeleteGroups => DeleteGroupsResponse,
-    OffsetFetch => OffsetFetchResponse,
-    OffsetCommit => OffsetCommitResponse,
-    OffsetDelete => OffsetDeleteResponse,
-    ListOffsets => ListOffsetsResponse,
-    DeleteRecords => DeleteRecordsResponse,
-    DescribeCluster => DescribeClusterResponse,
-);
-
-/// The answer to a request was another API's: the peer broke the protocol.
-pub(super) fn mismatch(api: ApiKey) -> ClientError {
-    ClientError::Protocol(format!("a {api:?} request was answered with another API"))
-}
+pub(super) use crate::client::exchange::FromKind;
 
 /// `Ok(())` for code 0, else the Kafka error with the broker's message and `context`.
 pub(super) fn check(
@@ -266,7 +227,7 @@ impl Admin {
         let version = conn.version(api)?;
         let request: RequestKind = build(version)?.into();
         let kind = conn.send(request, version).await?.await?;
-        Q::Response::from_kind(kind).ok_or_else(|| mismatch(api))
+        crate::client::exchange::expect::<Q>(kind)
     }
 
     async fn connection(&self, target: Target<'_>) -> ClientResult<Arc<dyn Connection>> {

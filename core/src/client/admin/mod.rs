@@ -20,7 +20,7 @@ pub use topics::{NewTopic, PartitionDescription, TopicDescription, TopicResults}
 
 use super::cluster::{Cluster, ClusterOptions, Endpoint};
 use super::error::{ClientError, ClientResult};
-use crate::broker::Service;
+use crate::api::Service;
 use std::sync::Arc;
 use std::time::Duration;
 

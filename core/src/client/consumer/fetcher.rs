@@ -11,7 +11,7 @@ use crate::client::error::{ClientError, ClientResult};
 use crate::client::records::reader::split_batches;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::fetch_response::PartitionData;
-use kafka_protocol::messages::{BrokerId, FetchRequest, RequestKind, ResponseKind, TopicName};
+use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -225,13 +225,7 @@ async fn fetch(
         .with_session_id(0)
         .with_session_epoch(-1)
         .with_topics(topics);
-    let ResponseKind::Fetch(response) =
-        cluster.call_node(node, RequestKind::Fetch(request)).await?
-    else {
-        return Err(ClientError::Protocol(
-            "Fetch answered with another API".into(),
-        ));
-    };
+    let response = cluster.send_to(node, request).await?;
     if response.error_code != 0 {
         return Err(ClientError::kafka(
             response.error_code,

@@ -15,8 +15,7 @@ use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::leave_group_request::MemberIdentity;
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::{
-    GroupId, HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest, RequestKind, ResponseKind,
-    SyncGroupRequest,
+    GroupId, HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest, SyncGroupRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 use parking_lot::Mutex;
@@ -172,15 +171,10 @@ impl Membership {
             .with_group_instance_id(config.group_instance_id.clone().map(StrBytes::from_string))
             .with_protocol_type(StrBytes::from_static_str("consumer"))
             .with_protocols(protocols);
-        let response = self
+        let r = self
             .cluster
-            .call_coordinator(&self.group_id, RequestKind::JoinGroup(request))
+            .send_to_coordinator(&self.group_id, request)
             .await?;
-        let ResponseKind::JoinGroup(r) = response else {
-            return Err(ClientError::Protocol(
-                "JoinGroup answered with another API".into(),
-            ));
-        };
         if r.error_code == MEMBER_ID_REQUIRED {
             // KIP-394: the coordinator hands out the id; join again with it at once.
             self.generation.lock().member_id = r.member_id.to_string();
@@ -228,15 +222,10 @@ impl Membership {
             .with_protocol_type(Some(StrBytes::from_static_str("consumer")))
             .with_protocol_name(protocol.clone().map(StrBytes::from_string))
             .with_assignments(assignments);
-        let response = self
+        let s = self
             .cluster
-            .call_coordinator(&self.group_id, RequestKind::SyncGroup(sync))
+            .send_to_coordinator(&self.group_id, sync)
             .await?;
-        let ResponseKind::SyncGroup(s) = response else {
-            return Err(ClientError::Protocol(
-                "SyncGroup answered with another API".into(),
-            ));
-        };
         if s.error_code != 0 {
             return Err(ClientError::kafka(
                 s.error_code,
@@ -332,11 +321,8 @@ impl Membership {
                     .with_generation_id(g.generation)
                     .with_member_id(StrBytes::from_string(g.member_id.clone()))
                     .with_group_instance_id(instance.clone().map(StrBytes::from_string));
-                match cluster
-                    .call_coordinator(&group_id, RequestKind::Heartbeat(request))
-                    .await
-                {
-                    Ok(ResponseKind::Heartbeat(r)) => match r.error_code {
+                match cluster.send_to_coordinator(&group_id, request).await {
+                    Ok(r) => match r.error_code {
                         0 => {}
                         REBALANCE_IN_PROGRESS => rejoin.store(true, Ordering::Release),
                         ILLEGAL_GENERATION | UNKNOWN_MEMBER_ID | FENCED_INSTANCE_ID => {
@@ -350,7 +336,6 @@ impl Membership {
                             cluster.forget_coordinator(&group_id);
                         }
                     },
-                    Ok(_) => {}
                     Err(e) => tracing::debug!("heartbeat failed: {}", crate::log_safe::escape(&e)),
                 }
             }
@@ -393,10 +378,8 @@ impl Membership {
         } else {
             request = request.with_member_id(StrBytes::from_string(member_id.to_string()));
         }
-        conn.send(RequestKind::LeaveGroup(request), version)
-            .await?
-            .await
-            .map(drop)
+        let answer = conn.send(request.into(), version).await?.await?;
+        crate::client::exchange::expect::<LeaveGroupRequest>(answer).map(drop)
     }
 }
 

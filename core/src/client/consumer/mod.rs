@@ -18,7 +18,7 @@ pub use types::{
     ConsumerRecord, OffsetAndMetadata, OffsetAndTimestamp, RebalanceListener, TopicPartition,
 };
 
-use crate::broker::Service;
+use crate::api::Service;
 use crate::client::assignor::RebalanceProtocol;
 use crate::client::cluster::{Cluster, Endpoint};
 use crate::client::error::{ClientError, ClientResult};
@@ -298,14 +298,15 @@ impl Consumer {
     /// auto-commit, a position reset, an error to report, or nothing fetched): call
     /// [`Consumer::poll_up_to`] then. Lets a binding hand out records one at a time cheaply.
     pub fn take_fetched(&mut self, max: usize) -> Option<Vec<ConsumerRecord>> {
-        let ready = !self.closed
-            && self.polled
-            && !self.rejoin_needed()
-            && !(self.config.enable_auto_commit && Instant::now() >= self.next_auto_commit)
-            && !self.pattern_check_due()
-            && !self.fetcher.has_pending_error()
-            && self.fetcher.cursor.has_deliverable();
-        if !ready {
+        let auto_commit_due =
+            self.config.enable_auto_commit && Instant::now() >= self.next_auto_commit;
+        let poll_has_work = self.closed
+            || !self.polled
+            || self.rejoin_needed()
+            || auto_commit_due
+            || self.pattern_check_due()
+            || self.fetcher.has_pending_error();
+        if poll_has_work || !self.fetcher.cursor.has_deliverable() {
             return None;
         }
         let records = self

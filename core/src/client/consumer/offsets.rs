@@ -11,8 +11,7 @@ use kafka_protocol::messages::offset_commit_request::{
 };
 use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
 use kafka_protocol::messages::{
-    BrokerId, GroupId, ListOffsetsRequest, OffsetCommitRequest, OffsetFetchRequest, RequestKind,
-    ResponseKind, TopicName,
+    BrokerId, GroupId, ListOffsetsRequest, OffsetCommitRequest, OffsetFetchRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use std::collections::{BTreeMap, HashMap};
@@ -63,14 +62,7 @@ pub async fn commit(
         .with_group_instance_id(instance.map(|i| StrBytes::from_string(i.to_string())))
         .with_retention_time_ms(-1)
         .with_topics(topics);
-    let ResponseKind::OffsetCommit(r) = cluster
-        .call_coordinator(group, RequestKind::OffsetCommit(request))
-        .await?
-    else {
-        return Err(ClientError::Protocol(
-            "OffsetCommit answered with another API".into(),
-        ));
-    };
+    let r = cluster.send_to_coordinator(group, request).await?;
     for t in &r.topics {
         for p in &t.partitions {
             if p.error_code != 0 {
@@ -116,14 +108,7 @@ pub async fn committed(
                 })
                 .collect(),
         ));
-    let ResponseKind::OffsetFetch(r) = cluster
-        .call_coordinator(group, RequestKind::OffsetFetch(request))
-        .await?
-    else {
-        return Err(ClientError::Protocol(
-            "OffsetFetch answered with another API".into(),
-        ));
-    };
+    let r = cluster.send_to_coordinator(group, request).await?;
     if r.error_code != 0 {
         if matches!(r.error_code, 14..=16) {
             cluster.forget_coordinator(group);
@@ -206,14 +191,7 @@ pub async fn list_offsets(
             .with_replica_id(BrokerId(-1))
             .with_isolation_level(i8::from(read_committed))
             .with_topics(topics);
-        let ResponseKind::ListOffsets(r) = cluster
-            .call_node(leader, RequestKind::ListOffsets(request))
-            .await?
-        else {
-            return Err(ClientError::Protocol(
-                "ListOffsets answered with another API".into(),
-            ));
-        };
+        let r = cluster.send_to(leader, request).await?;
         for t in &r.topics {
             for p in &t.partitions {
                 let tp = TopicPartition::new(t.name.0.as_str(), p.partition_index);

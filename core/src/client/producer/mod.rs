@@ -12,7 +12,7 @@ pub use accumulator::{ProducerRecord, RecordRef};
 pub use config::{Acks, ProducerConfig};
 pub use delivery::{DeliveryFuture, RecordMetadata};
 
-use crate::broker::Service;
+use crate::api::Service;
 use crate::client::cluster::{Cluster, Endpoint};
 use crate::client::error::{ClientError, ClientResult};
 use crate::client::partitioner::Partitioner;

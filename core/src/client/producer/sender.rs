@@ -90,26 +90,22 @@ impl Sender {
                 .with_transaction_timeout_ms(i32::MAX)
                 .with_producer_id((-1).into())
                 .with_producer_epoch(-1);
-            let result = self
-                .cluster
-                .call_any(RequestKind::InitProducerId(request))
-                .await
-                .and_then(|r| match r {
-                    ResponseKind::InitProducerId(r) if r.error_code == 0 => Ok(ProducerFields {
+            let result = self.cluster.send_any(request).await.and_then(|r| {
+                if r.error_code == 0 {
+                    Ok(ProducerFields {
                         producer_id: r.producer_id.0,
                         producer_epoch: r.producer_epoch,
                         base_sequence: -1,
                         transactional: false,
-                    }),
-                    ResponseKind::InitProducerId(r) => Err(ClientError::kafka(
+                    })
+                } else {
+                    Err(ClientError::kafka(
                         r.error_code,
                         "getting a producer id (InitProducerId)",
                         None,
-                    )),
-                    _ => Err(ClientError::Protocol(
-                        "InitProducerId answered with another API".into(),
-                    )),
-                });
+                    ))
+                }
+            });
             match result {
                 Ok(p) => return Ok(p),
                 Err(e) if e.is_retriable() && Instant::now() < deadline => {
@@ -220,13 +216,8 @@ fn answer(
     batches: Vec<(Arc<str>, i32, Batch)>,
     response: ClientResult<ResponseKind>,
 ) {
-    let response: ClientResult<ProduceResponse> = match response {
-        Ok(ResponseKind::Produce(r)) => Ok(r),
-        Ok(_) => Err(ClientError::Protocol(
-            "Produce answered with another API".into(),
-        )),
-        Err(e) => Err(e),
-    };
+    let response: ClientResult<ProduceResponse> =
+        response.and_then(crate::client::exchange::expect::<ProduceRequest>);
     for (topic, partition, batch) in batches {
         let result = match &response {
             Err(e) => Err(e.clone()),

@@ -1,10 +1,10 @@
 //! The in-process transport: requests go to the embedded broker's handlers as structs, through
-//! the same [`crate::broker::handlers::handle`] the TCP server calls after decoding, so the
+//! the same [`crate::api::handle`] the TCP server calls after decoding, so the
 //! semantics are the network path's without sockets or encoding.
 
 use super::{client_range, BoxFuture, Connection, Connector, Pending};
-use crate::broker::handlers::{self, ClientInfo, Context, Reply};
-use crate::broker::Service;
+use crate::api::Service;
+use crate::api::{self, ClientInfo, Context, Reply};
 use crate::client::error::{ClientError, ClientResult};
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
 use std::sync::Arc;
@@ -79,7 +79,7 @@ impl Connection for InProcessConnection {
                 client_id: self.client_id.clone(),
                 client_host: format!("/{IN_PROCESS_HOST}"),
             };
-            let reply = handlers::handle(&self.ctx, version, request, client)
+            let reply = api::handle(&self.ctx, version, request, client)
                 .await
                 .map_err(|e| ClientError::Protocol(e.to_string()))?;
             let pending: Pending = match reply {

@@ -21,7 +21,7 @@ pub(super) fn handle(_req: ApiVersionsRequest) -> ResponseKind {
 /// The answer to an ApiVersions request in a version strom does not support, to be encoded
 /// as v0: UNSUPPORTED_VERSION plus the ranges. Kafka lists only ApiVersions itself here;
 /// listing everything costs nothing and spares a client a second round trip.
-pub(super) fn unsupported() -> ResponseKind {
+pub(crate) fn unsupported() -> ResponseKind {
     let api_keys: Vec<ApiVersion> = versions::api_versions();
     debug_assert!(api_keys
         .iter()

@@ -3,7 +3,8 @@
 //! ([`crate::server`]) and in-process clients ([`crate::client`]) — shares one coordinator:
 //! a consumer attached in-process and a kafka-python consumer over TCP join the same group.
 
-use crate::broker::handlers::Context;
+use crate::api::metrics::Metrics;
+use crate::api::Context;
 use crate::broker::Broker;
 use crate::error::{Error, Result};
 use crate::group::{GroupConfig, GroupCoordinator};
@@ -26,6 +27,8 @@ struct Inner {
     groups: GroupCoordinator,
     /// `auto.create.topics.enable` for in-process clients (listeners carry their own).
     auto_create_topics: bool,
+    /// Requests answered (TCP and in-process), connections and bytes of its listeners.
+    metrics: Arc<Metrics>,
     stop: watch::Sender<bool>,
 }
 
@@ -59,6 +62,7 @@ impl Service {
                 broker,
                 groups,
                 auto_create_topics,
+                metrics: Arc::new(Metrics::default()),
                 stop,
             }),
         })
@@ -88,7 +92,13 @@ impl Service {
             port,
             auto_create_topics,
             shutdown,
+            metrics: Arc::clone(&self.inner.metrics),
         }
+    }
+
+    /// The counters of every request this service answered, and of its listeners.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
     }
 
     /// Whether in-process clients create topics by writing to them.

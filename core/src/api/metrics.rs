@@ -20,11 +20,13 @@
 //!   `{topic,partition}`;
 //! - `group_committed_offset`, `group_lag` `{group,topic,partition}`.
 
-use crate::broker::Service;
+use crate::api::Reply;
+use crate::api::Service;
 use crate::group::lag::lag;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Upper bounds (seconds) of the latency histogram buckets; `+Inf` is implied.
 const BUCKETS: [f64; 14] = [
@@ -84,6 +86,29 @@ impl Metrics {
             .position(|le| secs <= *le)
             .unwrap_or(BUCKETS.len());
         stats.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts `reply` to a request of `api_key` that arrived at `started`: now when it is ready,
+    /// when its response is for a reply that waits ([`Reply::Later`]).
+    pub fn count(self: &Arc<Self>, api_key: i16, started: Instant, reply: Reply) -> Reply {
+        match reply {
+            Reply::Later(pending) => {
+                let metrics = Arc::clone(self);
+                Reply::Later(Box::pin(async move {
+                    let response = pending.await;
+                    metrics.request(api_key, started.elapsed());
+                    response
+                }))
+            }
+            Reply::Close(why) => {
+                self.rejected();
+                Reply::Close(why)
+            }
+            ready => {
+                self.request(api_key, started.elapsed());
+                ready
+            }
+        }
     }
 
     /// A request that closed its connection instead of being answered.

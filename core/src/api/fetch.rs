@@ -40,7 +40,7 @@ struct Slot {
 }
 
 /// The answer to a fetch that cannot be served at all.
-pub(super) fn error_response(code: i16) -> ResponseKind {
+pub(crate) fn error_response(code: i16) -> ResponseKind {
     ResponseKind::Fetch(FetchResponse::default().with_error_code(code))
 }
 

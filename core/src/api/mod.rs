@@ -1,10 +1,11 @@
-//! Kafka request handlers: one file per API family, and [`dispatch`], the single place that
-//! turns a request frame into a [`Reply`].
+//! The Kafka APIs: [`handle`] takes a typed request of a supported version (from the TCP
+//! server's dispatch, [`crate::server::dispatch`], or from an in-process client) and answers it
+//! over the broker and the group coordinator; one file per API family, and [`Service`], what
+//! every way in shares. This is where TCP and in-process requests meet, so requests are
+//! counted here ([`metrics`]).
 //!
-//! Dispatch order: header → version table → allocation guard → memory reservation → decode →
-//! handler. Anything
-//! that fails before the handler closes the connection (that is what Kafka does with a request
-//! it cannot parse); handlers themselves never fail, they answer with Kafka error codes.
+//! Handlers never fail: they answer with Kafka error codes. (Bytes that cannot be parsed never
+//! get here: the server's dispatch closes the connection for them, as Kafka does.)
 //!
 //! A handler's `async` part that runs before it returns is the *ordered* phase: the connection
 //! waits for it before reading the next request, so appends from one connection land in the
@@ -12,28 +13,30 @@
 //! poll) goes into [`Reply::Later`]; responses are still written in request order.
 //!
 //! To add an API: a row in `protocol/versions.rs`, a request schema in
-//! `protocol/guard/schemas.rs`, and an arm in `dispatch` (synchronous admin handlers fit
+//! `protocol/guard/schemas.rs`, and an arm in [`handle`] (synchronous admin handlers fit
 //! [`blocking`]).
 
 mod admin;
-mod api_versions;
-mod fetch;
+pub(crate) mod api_versions;
+pub(crate) mod fetch;
 mod groups;
 mod list_offsets;
 mod metadata;
+pub mod metrics;
 mod produce;
+pub mod service;
+
+pub use service::Service;
 
 use crate::broker::Broker;
 pub use crate::group::membership::ClientInfo;
-use crate::log_safe;
-use crate::protocol::{header, versions, ProtocolError};
-use bytes::Bytes;
+use crate::protocol::ProtocolError;
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
+use metrics::Metrics;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use tokio::sync::watch;
-
-const UNSUPPORTED_VERSION: i16 = kafka_protocol::ResponseError::UnsupportedVersion.code();
 
 /// The node id of a single strom broker (Kafka's `node.id`).
 pub const NODE_ID: i32 = 1;
@@ -51,6 +54,8 @@ pub struct Context {
     pub auto_create_topics: bool,
     /// Turns `true` when the server shuts down: long polls answer at once.
     pub shutdown: watch::Receiver<bool>,
+    /// The service's counters: every request is counted in [`handle`], TCP or in-process.
+    pub metrics: Arc<Metrics>,
 }
 
 impl Context {
@@ -89,110 +94,65 @@ impl std::fmt::Debug for Reply {
     }
 }
 
-/// A reply with what is needed to frame it.
-#[derive(Debug)]
-pub struct Handled {
-    pub api_key: ApiKey,
-    /// The version to encode the response in (not always the request's: see ApiVersions).
-    pub version: i16,
-    pub correlation_id: i32,
-    pub reply: Reply,
-    /// The decoded bytes reserved for this request (`queued.max.request.bytes`): hold it
-    /// until the response is ready.
-    pub decoded_permit: Option<tokio::sync::OwnedSemaphorePermit>,
-}
-
-/// Handles one request frame (without its length prefix). `Err` means: close the connection.
-/// With `decoded`, what the guard says the decoded request takes is reserved from it before
-/// decoding (and handed back in [`Handled::decoded_permit`]).
-pub(crate) async fn dispatch(
+/// Handles one decoded request of a supported version: what the server's dispatch does after
+/// the bytes, shared with in-process clients, which hand over the request struct itself.
+pub async fn handle(
     ctx: &Context,
-    peer: std::net::SocketAddr,
-    frame: Bytes,
-    decoded: Option<&crate::server::memory::Budget>,
-) -> Result<Handled, ProtocolError> {
-    let fixed = header::fixed(&frame)?;
-    if fixed.api_key == ApiKey::ApiVersions as i16
-        && !versions::is_supported(ApiKey::ApiVersions, fixed.api_version)
-    {
-        // A newer client probing a version strom does not know: answer in v0, which every
-        // client parses, with the supported ranges so it can retry (KIP-511). The header of
-        // such a request may not even be parseable, so only its fixed part is used.
-        return Ok(Handled {
-            api_key: ApiKey::ApiVersions,
-            version: 0,
-            correlation_id: fixed.correlation_id,
-            reply: Reply::Now(api_versions::unsupported()),
-            decoded_permit: None,
-        });
-    }
-    // An unknown API key closes the connection, as Kafka does: there is no response schema to
-    // answer in, and clients only send keys the broker listed in ApiVersions.
-    let request = header::parse(frame)?;
-    let (api_key, version) = (request.api_key, request.header.request_api_version);
-    let correlation_id = request.header.correlation_id;
-    tracing::trace!(
-        api = ?api_key,
-        version,
-        correlation_id,
-        client = %log_safe::escape(request.header.client_id.as_ref().map_or("", |c| c.as_str())),
-        "request"
-    );
-    let Some(supported) = versions::range(api_key) else {
-        return Err(ProtocolError::NotImplemented {
-            api: api_key,
-            correlation_id,
-        });
-    };
-    if !(supported.min..=supported.max).contains(&version) {
-        // Kafka closes the connection here too ("not enabled"); strom answers
-        // UNSUPPORTED_VERSION where the response has a top-level error code to carry it.
-        return match unsupported_version(api_key, version) {
-            Some(body) => Ok(Handled {
-                api_key,
-                version,
-                correlation_id,
-                reply: Reply::Now(body),
-                decoded_permit: None,
-            }),
-            None => Err(ProtocolError::UnsupportedVersion {
-                api: api_key,
-                version,
-                min: supported.min,
-                max: supported.max,
-            }),
-        };
-    }
-    let client = ClientInfo {
-        client_id: request
-            .header
-            .client_id
-            .as_ref()
-            .map_or_else(String::new, |c| c.to_string()),
-        client_host: format!("/{}", peer.ip()),
-    };
-    let walked = crate::protocol::check_body(api_key, version, &request.body)?;
-    let decoded_permit = match decoded {
-        Some(pool) => {
-            pool.acquire(walked.decoded.saturating_add(request.decoded_bytes))
-                .await
-        }
-        None => None,
-    };
-    let body = crate::protocol::decode_checked(api_key, version, request.body)?;
-    let reply = handle(ctx, version, body, client).await?;
-    Ok(Handled {
-        api_key,
-        version,
-        correlation_id,
-        reply,
-        decoded_permit,
+    version: i16,
+    request: RequestKind,
+    client: ClientInfo,
+) -> Result<Reply, ProtocolError> {
+    let started = std::time::Instant::now();
+    let key = api_key_of(&request);
+    let reply = answer(ctx, version, request, client).await?;
+    Ok(match key {
+        Some(key) => ctx.metrics.count(key as i16, started, reply),
+        None => reply,
     })
 }
 
-/// Handles one decoded request of a supported version: the part of [`dispatch`] after the
-/// bytes, shared with in-process clients, which hand over the request struct itself.
-pub async fn handle(
+/// The API of a request, for the per-API counters.
+fn api_key_of(request: &RequestKind) -> Option<ApiKey> {
+    macro_rules! keys {
+        ($($api:ident),* $(,)?) => {
+            match request {
+                $(RequestKind::$api(_) => Some(ApiKey::$api),)*
+                _ => None,
+            }
+        };
+    }
+    keys!(
+        ApiVersions,
+        Metadata,
+        Produce,
+        Fetch,
+        ListOffsets,
+        FindCoordinator,
+        JoinGroup,
+        SyncGroup,
+        Heartbeat,
+        LeaveGroup,
+        OffsetCommit,
+        OffsetFetch,
+        ListGroups,
+        DescribeGroups,
+        DeleteGroups,
+        OffsetDelete,
+        InitProducerId,
+        CreateTopics,
+        DeleteTopics,
+        CreatePartitions,
+        DescribeConfigs,
+        AlterConfigs,
+        IncrementalAlterConfigs,
+        DescribeCluster,
+        DescribeTopicPartitions,
+        DeleteRecords,
+        OffsetForLeaderEpoch,
+    )
+}
+
+async fn answer(
     ctx: &Context,
     version: i16,
     request: RequestKind,
@@ -237,24 +197,6 @@ pub async fn handle(
         }
     };
     Ok(reply)
-}
-
-/// An UNSUPPORTED_VERSION response for a version outside the table, where one can be built
-/// without decoding the request: the response must have a top-level error code and the
-/// message library must know the version.
-fn unsupported_version(api_key: ApiKey, version: i16) -> Option<ResponseKind> {
-    let lib = api_key.valid_versions();
-    if !(lib.min..=lib.max).contains(&version) {
-        return None;
-    }
-    match api_key {
-        ApiKey::Fetch if version >= 7 => Some(fetch::error_response(UNSUPPORTED_VERSION)),
-        ApiKey::Metadata if version >= 13 => Some(ResponseKind::Metadata(
-            kafka_protocol::messages::MetadataResponse::default()
-                .with_error_code(UNSUPPORTED_VERSION),
-        )),
-        _ => None,
-    }
 }
 
 /// Runs a synchronous handler (disk I/O, metadata log writes) off the async workers, in the
