@@ -8,8 +8,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use strom::broker::admin::topics::NODE_ID;
 use strom::api::Service;
+use strom::broker::admin::topics::NODE_ID;
 use strom::{EmbeddedBroker, Settings};
 
 #[pyclass(module = "strom._native", subclass, frozen)]
