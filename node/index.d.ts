@@ -1,9 +1,15 @@
-// Types of the `strom` package (hand-written over the generated native.d.ts).
+// Types of the `strom` package (hand-written over the generated native.d.ts; the code is in
+// lib/). Offsets and timestamps are 64-bit: they come back as decimal strings, exact past 2^53,
+// and go in as strings, BigInts or numbers up to 2^53 (Number.MAX_SAFE_INTEGER; a larger number
+// is refused with an InvalidArgumentError rather than rounded).
 /// <reference types="node" />
 import { EventEmitter } from 'node:events'
 
 /** Kafka config names and values: `{ 'linger.ms': 5, acks: 'all' }`. */
-export type KafkaConfig = Record<string, string | number | boolean | string[]>
+export type KafkaConfig = Record<string, string | number | boolean | bigint | string[]>
+
+/** A 64-bit integer given to the package: a decimal string, a BigInt, or a number up to 2^53. */
+export type Int64 = string | bigint | number
 
 // -- errors ----------------------------------------------------------------------------------
 
@@ -72,8 +78,8 @@ export interface Message {
   value: Bytes | null
   headers?: Record<string, Bytes | Bytes[]>
   partition?: number
-  /** Milliseconds since the epoch (number, numeric string or Date). */
-  timestamp?: number | string | Date
+  /** Milliseconds since the epoch (number, numeric string, BigInt or Date). */
+  timestamp?: Int64 | Date
 }
 
 /** Where one message landed. Offsets and timestamps are strings, as in kafkajs. */
@@ -144,7 +150,7 @@ export interface TopicPartition {
 }
 
 export interface TopicPartitionOffset extends TopicPartition {
-  offset: string | number
+  offset: Int64
   metadata?: string | null
 }
 
@@ -171,6 +177,10 @@ export class Consumer extends EventEmitter implements AsyncIterable<ConsumedMess
   constructor (options: ConsumerOptions, config?: KafkaConfig)
   readonly groupId: string | null
   connect (): Promise<void>
+  /**
+   * `fromBeginning` sets auto.offset.reset; like run's `autoCommit` and `autoCommitInterval` it
+   * can change until the consumer first polls (then an IllegalStateError).
+   */
   subscribe (subscription: { topics?: Array<string | RegExp>, topic?: string | RegExp, fromBeginning?: boolean }): Promise<void>
   /** Consumes exactly these partitions, without group membership. */
   assign (partitions: TopicPartition[]): Promise<void>
@@ -185,9 +195,18 @@ export class Consumer extends EventEmitter implements AsyncIterable<ConsumedMess
   commitOffsets (offsets: TopicPartitionOffset[]): Promise<void>
   /** Commits the current position of every assigned partition. */
   commit (): Promise<void>
-  seek (target: { topic: string, partition: number, offset: string | number }): Promise<void>
+  /**
+   * Consuming of the partition goes on from `offset`. With a group subscription, a partition
+   * not assigned yet (seek between subscribe and run) is sought when the group assigns it.
+   */
+  seek (target: { topic: string, partition: number, offset: Int64 }): Promise<void>
+  /**
+   * Stops consuming the partitions (without `partitions`: those of the topic assigned now)
+   * until resumed. With a group subscription, partitions not assigned yet are paused once they are.
+   */
   pause (topics: Array<{ topic: string, partitions?: number[] }>): Promise<void>
   resume (topics: Array<{ topic: string, partitions?: number[] }>): Promise<void>
+  /** Paused partitions, including those to be paused once assigned (synchronous, as kafkajs's). */
   paused (): Array<{ topic: string, partitions: number[] }>
   assignment (): Promise<TopicPartition[]>
   disconnect (): Promise<void>
