@@ -12,6 +12,7 @@ pub mod partition_log;
 pub mod producer_state;
 pub mod record_reader;
 pub mod records;
+pub(crate) mod recovery;
 pub mod retention;
 pub mod segment;
 pub mod segment_file;

@@ -8,8 +8,9 @@ use crate::log::batch::{self, LocatedBatch};
 use crate::log::checkpoint;
 use crate::log::config::LogConfig;
 use crate::log::durability::GroupCommit;
-use crate::log::producer_state::{self, ProducerState, SequenceCheck};
+use crate::log::producer_state::{self, Prepared, ProducerState};
 use crate::log::records;
+use crate::log::recovery;
 use crate::log::segment::{PendingBatch, Segment, SegmentSettings};
 use crate::log::validate;
 use bytes::Bytes;
@@ -119,81 +120,20 @@ impl PartitionLog {
     /// its segment there and removes every later segment, each cut logged.
     pub fn open(dir: impl AsRef<Path>, options: OpenOptions) -> Result<PartitionLog> {
         let dir = dir.as_ref().to_path_buf();
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let bases = list_segments(&dir)?;
-        let settings = settings_of(&options.config);
-        let recovery_point = if options.clean_shutdown {
-            i64::MAX
-        } else {
-            checkpoint::read(&dir, checkpoint::RECOVERY_POINT).unwrap_or(0)
-        };
-        // Rescan from the segment holding the recovery point: the last base at or below it.
-        let rescan_from = bases
-            .iter()
-            .copied()
-            .filter(|b| *b <= recovery_point)
-            .max()
-            .unwrap_or(i64::MIN);
-        let mut segments = BTreeMap::new();
-        let mut expected_next = i64::MIN;
-        for (i, &base) in bases.iter().enumerate() {
-            let is_last = i + 1 == bases.len();
-            let (seg, outcome) = Segment::open(&dir, base, settings, is_last, base >= rescan_from)?;
-            // Rolls, retention and compaction all keep each sealed segment ending exactly where
-            // the next begins; anything else means the predecessor lost its tail or this
-            // segment is misplaced, and nothing from here on can be trusted to be in order.
-            if i > 0 && base != expected_next {
-                tracing::warn!(
-                    dir = %dir.display(),
-                    base,
-                    expected = expected_next,
-                    "segment does not continue its predecessor; dropping it and everything after"
-                );
-                seg.delete()?;
-                drop_segments(&dir, &bases[i + 1..])?;
-                break;
-            }
-            expected_next = seg.next_offset();
-            segments.insert(base, seg);
-            if outcome.truncated_bytes > 0 && !is_last {
-                drop_segments(&dir, &bases[i + 1..])?;
-                break;
-            }
-        }
-        let stored_start = checkpoint::read(&dir, checkpoint::LOG_START_OFFSET);
-        if segments.is_empty() {
-            let base = stored_start.unwrap_or(0).max(0);
-            segments.insert(base, Segment::create(&dir, base, settings)?);
-        } else if let Some(last) = segments.values_mut().next_back() {
-            last.activate()?;
-        }
-        let first_base = segments.keys().next().copied().unwrap_or(0);
-        let log_end = segments
-            .values()
-            .next_back()
-            .map_or(0, Segment::next_offset);
-        let log_start_offset = stored_start
-            .unwrap_or(first_base)
-            .max(first_base)
-            .min(log_end);
         let now = options.clock.now_ms();
-        let producers = rebuild_producer_state(&dir, &segments, log_start_offset, log_end, now)?;
+        let loaded = recovery::load(&dir, &options.config, options.clean_shutdown, now)?;
+        let log_end = loaded.log_end;
         let state = LogState {
             config: options.config,
-            segments,
-            log_start_offset,
-            producers,
-        };
-        let durable = if options.clean_shutdown {
-            log_end
-        } else {
-            recovery_point.min(log_end)
+            segments: loaded.segments,
+            log_start_offset: loaded.log_start_offset,
+            producers: loaded.producers,
         };
         Ok(PartitionLog {
             dir,
             clock: options.clock,
             state: RwLock::new(state),
-            durability: GroupCommit::new(durable),
+            durability: GroupCommit::new(loaded.durable),
             messages_since_flush: AtomicI64::new(0),
             retired: AtomicBool::new(false),
             last_flush_ms: AtomicI64::new(now),
@@ -300,35 +240,27 @@ impl PartitionLog {
             next += h.last_offset_delta as i64 + 1;
         }
         let last_offset = next - 1;
-        // Idempotence is decided before a byte is written. Several batches in one request are
-        // checked against a scratch copy that sees the earlier ones.
-        let mut scratch: Option<ProducerState> = None;
-        for (b, p) in located.iter().zip(&pending) {
-            match scratch.as_ref().unwrap_or(&st.producers).check(&b.header)? {
-                SequenceCheck::Append => {}
-                SequenceCheck::Duplicate(m) if located.len() == 1 => {
-                    return Ok(AppendInfo {
-                        base_offset: m.base_offset,
-                        last_offset: m.last_offset,
-                        log_append_time: -1,
-                        log_start_offset: st.log_start_offset,
-                        record_count: b.header.record_count as i64,
-                    });
-                }
-                SequenceCheck::Duplicate(_) => {
-                    return Err(Error::InvalidRecord(
-                        "a retried idempotent batch must be sent alone".into(),
-                    ));
-                }
+        // Idempotence is decided before a byte is written (prepare) and recorded after the
+        // write succeeded (commit).
+        let producers = st.producers.prepare(
+            located
+                .iter()
+                .zip(&pending)
+                .map(|(b, p)| (&b.header, p.base_offset)),
+            now,
+        )?;
+        let producers = match producers {
+            Prepared::Append(producers) => producers,
+            Prepared::Duplicate(m) => {
+                return Ok(AppendInfo {
+                    base_offset: m.base_offset,
+                    last_offset: m.last_offset,
+                    log_append_time: -1,
+                    log_start_offset: st.log_start_offset,
+                    record_count: located.iter().map(|b| b.header.record_count as i64).sum(),
+                });
             }
-            if located.len() > 1 && b.header.producer_id >= 0 {
-                scratch.get_or_insert_with(|| st.producers.clone()).record(
-                    &b.header,
-                    p.base_offset,
-                    now,
-                );
-            }
-        }
+        };
         let incoming_ts = pending.iter().map(|p| p.max_timestamp).max().unwrap_or(now);
         self.maybe_roll(st, batches.len() as u64, last_offset, incoming_ts)?;
         let epoch = LEADER_EPOCH.to_be_bytes();
@@ -374,9 +306,7 @@ impl PartitionLog {
             }
         }
         st.active_mut().append(&slices, &pending)?;
-        for (b, p) in located.iter().zip(&pending) {
-            st.producers.record(&b.header, p.base_offset, now);
-        }
+        st.producers.commit(producers);
         self.messages_since_flush
             .fetch_add(records, Ordering::Relaxed);
         Ok(AppendInfo {
@@ -768,59 +698,4 @@ impl PartitionLog {
         }
         Ok(())
     }
-}
-
-/// The snapshot if usable, brought up to the log end from batch headers; without one, the
-/// whole log's headers (no record is decoded either way).
-fn rebuild_producer_state(
-    dir: &Path,
-    segments: &BTreeMap<i64, Segment>,
-    log_start: i64,
-    log_end: i64,
-    now: i64,
-) -> Result<ProducerState> {
-    let (from, mut state) = producer_state::read_snapshot(dir, log_end)
-        .unwrap_or((log_start, ProducerState::default()));
-    let floor = segments
-        .range(..=from)
-        .next_back()
-        .map_or(i64::MIN, |(b, _)| *b);
-    for seg in segments.range(floor..).map(|(_, s)| s) {
-        for h in seg.headers_from(from)? {
-            if h.base_offset >= from {
-                state.record(&h, h.base_offset, now);
-            }
-        }
-    }
-    Ok(state)
-}
-
-/// Base offsets of the `.log` files in `dir`, sorted; removes leftovers of interrupted
-/// compaction and checkpoint writes.
-fn list_segments(dir: &Path) -> Result<Vec<i64>> {
-    let mut bases = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".cleaned") || name.ends_with(".tmp") {
-            tracing::info!(file = %entry.path().display(), "removing leftover of an interrupted write");
-            let _ = std::fs::remove_file(entry.path());
-            continue;
-        }
-        if let Some(stem) = name.strip_suffix(".log") {
-            if let Ok(base) = stem.parse::<i64>() {
-                bases.push(base);
-            }
-        }
-    }
-    bases.sort_unstable();
-    Ok(bases)
-}
-
-fn drop_segments(dir: &Path, bases: &[i64]) -> Result<()> {
-    for &base in bases {
-        tracing::warn!(dir = %dir.display(), base, "removing segment after a recovery cut");
-        Segment::delete_files(dir, base)?;
-    }
-    Ok(())
 }

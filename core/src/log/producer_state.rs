@@ -42,6 +42,97 @@ pub enum SequenceCheck {
     Duplicate(BatchMeta),
 }
 
+/// The outcome of [`ProducerState::prepare`].
+#[derive(Debug)]
+pub enum Prepared {
+    /// Write the batches, then [`ProducerState::commit`] this.
+    Append(Pending),
+    /// The lone batch is a retry of one in the log: answer with where it landed.
+    Duplicate(BatchMeta),
+}
+
+/// Producer state an append will leave, applied by [`ProducerState::commit`] after the write.
+#[derive(Debug)]
+pub struct Pending {
+    touched: HashMap<i64, ProducerEntry>,
+}
+
+impl ProducerEntry {
+    fn new(epoch: i16, now_ms: i64) -> ProducerEntry {
+        ProducerEntry {
+            epoch,
+            recent: VecDeque::new(),
+            last_append_ms: now_ms,
+        }
+    }
+
+    fn record(&mut self, h: &BatchHeader, base_offset: i64, now_ms: i64) {
+        if h.producer_epoch != self.epoch {
+            self.epoch = h.producer_epoch;
+            self.recent.clear();
+        }
+        self.recent.push_back(BatchMeta {
+            first_seq: h.base_sequence,
+            last_seq: last_seq(h),
+            base_offset,
+            last_offset: base_offset + h.last_offset_delta as i64,
+        });
+        while self.recent.len() > RETAINED_BATCHES {
+            self.recent.pop_front();
+        }
+        self.last_append_ms = self.last_append_ms.max(now_ms);
+    }
+}
+
+/// Decides whether `h` is appended, is a duplicate, or is refused, given its producer's entry.
+fn check_against(entry: Option<&ProducerEntry>, h: &BatchHeader) -> Result<SequenceCheck> {
+    if h.producer_id < 0 {
+        return Ok(SequenceCheck::Append);
+    }
+    if h.base_sequence < 0 {
+        return Err(Error::InvalidRecord(format!(
+            "producer {} sent base sequence {}",
+            h.producer_id, h.base_sequence
+        )));
+    }
+    let Some(entry) = entry else {
+        // Unknown here (new, or its state expired): any starting sequence is accepted.
+        return Ok(SequenceCheck::Append);
+    };
+    if h.producer_epoch < entry.epoch {
+        return Err(Error::InvalidProducerEpoch {
+            producer_id: h.producer_id,
+            epoch: h.producer_epoch,
+            current: entry.epoch,
+        });
+    }
+    if h.producer_epoch > entry.epoch {
+        if h.base_sequence != 0 {
+            return Err(Error::OutOfOrderSequence(format!(
+                "producer {} starts epoch {} at sequence {}, not 0",
+                h.producer_id, h.producer_epoch, h.base_sequence
+            )));
+        }
+        return Ok(SequenceCheck::Append);
+    }
+    let last = last_seq(h);
+    if let Some(dup) = entry
+        .recent
+        .iter()
+        .find(|b| b.first_seq == h.base_sequence && b.last_seq == last)
+    {
+        return Ok(SequenceCheck::Duplicate(*dup));
+    }
+    let expected = entry.recent.back().map_or(0, |b| next_seq(b.last_seq));
+    if entry.recent.is_empty() || h.base_sequence == expected {
+        return Ok(SequenceCheck::Append);
+    }
+    Err(Error::OutOfOrderSequence(format!(
+        "producer {} epoch {}: expected sequence {expected}, got {}",
+        h.producer_id, h.producer_epoch, h.base_sequence
+    )))
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProducerState {
     producers: HashMap<i64, ProducerEntry>,
@@ -80,51 +171,7 @@ impl ProducerState {
 
     /// Decides whether `h` is appended, is a duplicate, or is refused.
     pub fn check(&self, h: &BatchHeader) -> Result<SequenceCheck> {
-        if h.producer_id < 0 {
-            return Ok(SequenceCheck::Append);
-        }
-        if h.base_sequence < 0 {
-            return Err(Error::InvalidRecord(format!(
-                "producer {} sent base sequence {}",
-                h.producer_id, h.base_sequence
-            )));
-        }
-        let Some(entry) = self.producers.get(&h.producer_id) else {
-            // Unknown here (new, or its state expired): any starting sequence is accepted.
-            return Ok(SequenceCheck::Append);
-        };
-        if h.producer_epoch < entry.epoch {
-            return Err(Error::InvalidProducerEpoch {
-                producer_id: h.producer_id,
-                epoch: h.producer_epoch,
-                current: entry.epoch,
-            });
-        }
-        if h.producer_epoch > entry.epoch {
-            if h.base_sequence != 0 {
-                return Err(Error::OutOfOrderSequence(format!(
-                    "producer {} starts epoch {} at sequence {}, not 0",
-                    h.producer_id, h.producer_epoch, h.base_sequence
-                )));
-            }
-            return Ok(SequenceCheck::Append);
-        }
-        let last = last_seq(h);
-        if let Some(dup) = entry
-            .recent
-            .iter()
-            .find(|b| b.first_seq == h.base_sequence && b.last_seq == last)
-        {
-            return Ok(SequenceCheck::Duplicate(*dup));
-        }
-        let expected = entry.recent.back().map_or(0, |b| next_seq(b.last_seq));
-        if entry.recent.is_empty() || h.base_sequence == expected {
-            return Ok(SequenceCheck::Append);
-        }
-        Err(Error::OutOfOrderSequence(format!(
-            "producer {} epoch {}: expected sequence {expected}, got {}",
-            h.producer_id, h.producer_epoch, h.base_sequence
-        )))
+        check_against(self.producers.get(&h.producer_id), h)
     }
 
     /// Records a batch that was appended at `base_offset` (its header as the producer sent it).
@@ -135,25 +182,51 @@ impl ProducerState {
         let entry = self
             .producers
             .entry(h.producer_id)
-            .or_insert_with(|| ProducerEntry {
-                epoch: h.producer_epoch,
-                recent: VecDeque::new(),
-                last_append_ms: now_ms,
+            .or_insert_with(|| ProducerEntry::new(h.producer_epoch, now_ms));
+        entry.record(h, base_offset, now_ms);
+    }
+
+    /// The first step of an append: checks its batches in order, each against the state the
+    /// earlier ones leave (kept for just the producers involved, not a copy of the whole
+    /// state), before a byte is written. A lone batch that is a retry is
+    /// [`Prepared::Duplicate`]; a retry among others is refused, as Kafka does.
+    pub fn prepare<'a>(
+        &self,
+        batches: impl ExactSizeIterator<Item = (&'a BatchHeader, i64)>,
+        now_ms: i64,
+    ) -> Result<Prepared> {
+        let alone = batches.len() == 1;
+        let mut touched: HashMap<i64, ProducerEntry> = HashMap::new();
+        for (h, base_offset) in batches {
+            let entry = touched
+                .get(&h.producer_id)
+                .or_else(|| self.producers.get(&h.producer_id));
+            match check_against(entry, h)? {
+                SequenceCheck::Append => {}
+                SequenceCheck::Duplicate(m) if alone => return Ok(Prepared::Duplicate(m)),
+                SequenceCheck::Duplicate(_) => {
+                    return Err(Error::InvalidRecord(
+                        "a retried idempotent batch must be sent alone".into(),
+                    ))
+                }
+            }
+            if h.producer_id < 0 {
+                continue;
+            }
+            let entry = touched.entry(h.producer_id).or_insert_with(|| {
+                self.producers
+                    .get(&h.producer_id)
+                    .cloned()
+                    .unwrap_or_else(|| ProducerEntry::new(h.producer_epoch, now_ms))
             });
-        if h.producer_epoch != entry.epoch {
-            entry.epoch = h.producer_epoch;
-            entry.recent.clear();
+            entry.record(h, base_offset, now_ms);
         }
-        entry.recent.push_back(BatchMeta {
-            first_seq: h.base_sequence,
-            last_seq: last_seq(h),
-            base_offset,
-            last_offset: base_offset + h.last_offset_delta as i64,
-        });
-        while entry.recent.len() > RETAINED_BATCHES {
-            entry.recent.pop_front();
-        }
-        entry.last_append_ms = entry.last_append_ms.max(now_ms);
+        Ok(Prepared::Append(Pending { touched }))
+    }
+
+    /// The last step of an append, once its bytes are written: the producers' new state.
+    pub fn commit(&mut self, pending: Pending) {
+        self.producers.extend(pending.touched);
     }
 
     /// Forgets batches at or after `offset` (the log was truncated there).
@@ -233,6 +306,41 @@ mod tests {
             base_sequence: seq,
             record_count: count,
         }
+    }
+
+    #[test]
+    fn prepare_sees_earlier_batches_and_changes_nothing_until_commit() {
+        let mut s = ProducerState::default();
+        s.record(&header(7, 0, 0, 5), 0, 0);
+        let (b1, b2) = (header(7, 0, 5, 5), header(7, 0, 10, 5));
+        let Prepared::Append(pending) = s.prepare([(&b1, 5), (&b2, 10)].into_iter(), 0).unwrap()
+        else {
+            panic!("two new batches in sequence are appended");
+        };
+        // Nothing recorded yet: a failed write would leave the state as it was.
+        assert_eq!(s.check(&b1).unwrap(), SequenceCheck::Append);
+        s.commit(pending);
+        assert_eq!(s.get(7).unwrap().recent.len(), 3);
+        assert!(matches!(s.check(&b1).unwrap(), SequenceCheck::Duplicate(m) if m.base_offset == 5));
+        assert_eq!(
+            s.check(&header(7, 0, 15, 1)).unwrap(),
+            SequenceCheck::Append
+        );
+
+        // A retry among other batches is refused; a lone retry is answered as a duplicate.
+        let before = s.clone();
+        let fresh = header(7, 0, 15, 1);
+        assert!(s.prepare([(&b2, 0), (&fresh, 1)].into_iter(), 0).is_err());
+        assert!(matches!(
+            s.prepare([(&b2, 0)].into_iter(), 0).unwrap(),
+            Prepared::Duplicate(m) if m.base_offset == 10
+        ));
+        // A gap inside one request is caught against the earlier batch of the same request.
+        let gap = header(7, 0, 30, 1);
+        assert!(s
+            .prepare([(&fresh, 15), (&gap, 16)].into_iter(), 0)
+            .is_err());
+        assert_eq!(s, before, "refused requests change nothing");
     }
 
     #[test]
