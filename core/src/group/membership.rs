@@ -1,10 +1,8 @@
-//! JoinGroup, SyncGroup, Heartbeat and LeaveGroup: the classic rebalance protocol, with the
-//! v4+ member-id round trip, static membership and session expiry.
+//! SyncGroup, Heartbeat and LeaveGroup, rebalance completion and session expiry: the classic
+//! rebalance protocol around JoinGroup (whose steps are in [`super::join`]).
 
-use super::state::{empty_assignment, Group, GroupState, Member, PendingCharge, PendingMember};
-use super::{
-    GroupCoordinator, Inner, MAX_CLIENT_ID_KEPT, MAX_MEMBER_BYTES, PENDING_OVERHEAD_BYTES,
-};
+use super::state::{empty_assignment, Group, GroupState, Member};
+use super::{GroupCoordinator, Inner, MAX_MEMBER_BYTES};
 use crate::log_safe;
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
@@ -17,11 +15,11 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use tokio::sync::oneshot;
 
-fn s(v: &str) -> StrBytes {
+pub(super) fn s(v: &str) -> StrBytes {
     StrBytes::from_string(v.to_string())
 }
 
-fn join_error(code: ResponseError, member_id: &str) -> JoinGroupResponse {
+pub(super) fn join_error(code: ResponseError, member_id: &str) -> JoinGroupResponse {
     JoinGroupResponse::default()
         .with_error_code(code.code())
         .with_generation_id(-1)
@@ -165,7 +163,7 @@ fn check_member(
 }
 
 /// The member list the leader gets in its JoinGroup response.
-fn roster(g: &Group, protocol: &str) -> Vec<JoinGroupResponseMember> {
+pub(super) fn roster(g: &Group, protocol: &str) -> Vec<JoinGroupResponseMember> {
     g.members
         .values()
         .map(|m| {
@@ -178,7 +176,7 @@ fn roster(g: &Group, protocol: &str) -> Vec<JoinGroupResponseMember> {
 }
 
 /// `s` cut to at most `max` bytes, at a character boundary.
-fn truncated(mut s: String, max: usize) -> String {
+pub(super) fn truncated(mut s: String, max: usize) -> String {
     if s.len() > max {
         let mut end = max;
         while !s.is_char_boundary(end) {
@@ -189,7 +187,7 @@ fn truncated(mut s: String, max: usize) -> String {
     s
 }
 
-fn fail_waiters(m: &mut Member, code: ResponseError) {
+pub(super) fn fail_waiters(m: &mut Member, code: ResponseError) {
     if let Some(tx) = m.join_waiter.take() {
         let _ = tx.send(join_error(code, &m.id));
     }
@@ -199,272 +197,6 @@ fn fail_waiters(m: &mut Member, code: ResponseError) {
 }
 
 impl Inner {
-    fn join_now(
-        &self,
-        req: JoinGroupRequest,
-        version: i16,
-        client: ClientInfo,
-    ) -> Result<oneshot::Receiver<JoinGroupResponse>, Box<JoinGroupResponse>> {
-        let now = self.clock.now_ms();
-        let group_id = req.group_id.0.to_string();
-        let member_id = req.member_id.to_string();
-        if group_id.is_empty() {
-            return Err(Box::new(join_error(
-                ResponseError::InvalidGroupId,
-                &member_id,
-            )));
-        }
-        let session = req.session_timeout_ms;
-        if session < self.config.min_session_timeout_ms
-            || session > self.config.max_session_timeout_ms
-        {
-            return Err(Box::new(join_error(
-                ResponseError::InvalidSessionTimeout,
-                &member_id,
-            )));
-        }
-        let protocols: Vec<(String, Bytes)> = req
-            .protocols
-            .iter()
-            .map(|p| (p.name.to_string(), p.metadata.clone()))
-            .collect();
-        if protocols.iter().map(|(_, m)| m.len()).sum::<usize>() > MAX_MEMBER_BYTES {
-            return Err(Box::new(join_error(
-                ResponseError::InvalidRequest,
-                &member_id,
-            )));
-        }
-        // v0 has no rebalance timeout: it equals the session timeout.
-        let rebalance_timeout = if version >= 1 {
-            req.rebalance_timeout_ms
-        } else {
-            session
-        };
-        let instance = req.group_instance_id.as_ref().map(|i| i.to_string());
-        let protocol_type = req.protocol_type.to_string();
-        let client = ClientInfo {
-            client_id: truncated(client.client_id, MAX_CLIENT_ID_KEPT),
-            ..client
-        };
-
-        // A member id handed out must be kept until the client comes back with it: charge it
-        // to the coordinator's pending budget before the group is even created, so a full
-        // budget creates nothing.
-        let new_id = if member_id.is_empty() {
-            format!("{}-{}", client.client_id, uuid::Uuid::new_v4())
-        } else {
-            String::new()
-        };
-        let pending_charge = if member_id.is_empty() && instance.is_none() && version >= 4 {
-            let cost = new_id.len() + group_id.len() + PENDING_OVERHEAD_BYTES;
-            match PendingCharge::take(&self.pending_bytes, cost, self.config.max_pending_bytes) {
-                Some(charge) => Some(charge),
-                None => {
-                    tracing::debug!(
-                        group = %log_safe::escape(&group_id),
-                        "pending member budget full; JoinGroup answered COORDINATOR_NOT_AVAILABLE"
-                    );
-                    return Err(Box::new(join_error(
-                        ResponseError::CoordinatorNotAvailable,
-                        &member_id,
-                    )));
-                }
-            }
-        } else {
-            None
-        };
-
-        let mut groups = self.groups.lock();
-        if !member_id.is_empty() && !groups.contains_key(&group_id) {
-            return Err(Box::new(join_error(
-                ResponseError::UnknownMemberId,
-                &member_id,
-            )));
-        }
-        let g = groups
-            .entry(group_id.clone())
-            .or_insert_with(|| Group::new(&group_id, now));
-        if g.state == GroupState::Dead {
-            return Err(Box::new(join_error(
-                ResponseError::CoordinatorNotAvailable,
-                &member_id,
-            )));
-        }
-        if !g.protocols_compatible(&member_id, &protocol_type, &protocols) {
-            return Err(Box::new(join_error(
-                ResponseError::InconsistentGroupProtocol,
-                &member_id,
-            )));
-        }
-
-        let id = if member_id.is_empty() {
-            match &instance {
-                Some(i) => {
-                    // A static member coming back under a new id replaces (fences) the old one.
-                    if let Some(old) = g.static_members.get(i).cloned() {
-                        let was_leader = g.leader.as_deref() == Some(old.as_str());
-                        if let Some(mut m) = g.remove_member(&old) {
-                            fail_waiters(&mut m, ResponseError::FencedInstanceId);
-                            if g.state == GroupState::Stable && (!was_leader || version >= 9) {
-                                let rejoined = self.static_rejoin(
-                                    g,
-                                    m,
-                                    &new_id,
-                                    protocols.clone(),
-                                    session,
-                                    rebalance_timeout,
-                                    was_leader,
-                                    now,
-                                );
-                                if let Some(resp) = rejoined {
-                                    let (tx, rx) = oneshot::channel();
-                                    let _ = tx.send(resp);
-                                    return Ok(rx);
-                                }
-                            }
-                        }
-                    }
-                    new_id
-                }
-                None if version >= 4 => {
-                    // KIP-394: hand out the id and make the client come back with it. The id
-                    // is kept until then, so it counts against group.max.size and the
-                    // coordinator's pending budget.
-                    if g.size_with_pending() >= self.config.max_size {
-                        return Err(Box::new(join_error(ResponseError::GroupMaxSizeReached, "")));
-                    }
-                    let Some(charge) = pending_charge else {
-                        // Taken above for exactly this case.
-                        return Err(Box::new(join_error(
-                            ResponseError::CoordinatorNotAvailable,
-                            "",
-                        )));
-                    };
-                    let deadline_ms = now + session as i64;
-                    g.pending.insert(
-                        new_id.clone(),
-                        PendingMember {
-                            deadline_ms,
-                            charge,
-                        },
-                    );
-                    return Err(Box::new(join_error(
-                        ResponseError::MemberIdRequired,
-                        &new_id,
-                    )));
-                }
-                None => new_id,
-            }
-        } else {
-            if let Some(i) = &instance {
-                if g.static_members.get(i).is_some_and(|cur| *cur != member_id) {
-                    return Err(Box::new(join_error(
-                        ResponseError::FencedInstanceId,
-                        &member_id,
-                    )));
-                }
-            }
-            if g.member(&member_id).is_none() && g.pending.remove(&member_id).is_none() {
-                return Err(Box::new(join_error(
-                    ResponseError::UnknownMemberId,
-                    &member_id,
-                )));
-            }
-            member_id
-        };
-        if g.member(&id).is_none() && g.size_with_pending() >= self.config.max_size {
-            return Err(Box::new(join_error(
-                ResponseError::GroupMaxSizeReached,
-                &id,
-            )));
-        }
-
-        let (tx, rx) = oneshot::channel();
-        match g.member_mut(&id) {
-            Some(m) => {
-                if let Some(old) = m.join_waiter.take() {
-                    let _ = old.send(join_error(ResponseError::UnknownMemberId, &id));
-                }
-                m.protocols = protocols;
-                m.session_timeout_ms = session;
-                m.rebalance_timeout_ms = rebalance_timeout;
-                m.last_heartbeat_ms = now;
-                m.join_waiter = Some(tx);
-            }
-            None => g.add_member(Member {
-                id: id.clone(),
-                instance_id: instance,
-                client_id: client.client_id,
-                client_host: client.client_host,
-                session_timeout_ms: session,
-                rebalance_timeout_ms: rebalance_timeout,
-                protocols,
-                assignment: Bytes::new(),
-                last_heartbeat_ms: now,
-                join_waiter: Some(tx),
-                sync_waiter: None,
-            }),
-        }
-        g.protocol_type = Some(protocol_type);
-        if g.state != GroupState::PreparingRebalance {
-            self.prepare_rebalance(g, now);
-        }
-        self.try_complete_join(g, now);
-        Ok(rx)
-    }
-
-    /// KIP-345: a static member that restarts while the group is Stable takes its old place
-    /// (and assignment) under its new member id without a rebalance, as long as the group's
-    /// protocol choice does not change. A returning leader (v9+) gets the member list with
-    /// `skip_assignment`, so it does not compute a new assignment. `None`: a rebalance is
-    /// needed after all (the member is then back in the group and joins normally).
-    #[allow(clippy::too_many_arguments)]
-    fn static_rejoin(
-        &self,
-        g: &mut Group,
-        old: Member,
-        new_id: &str,
-        protocols: Vec<(String, Bytes)>,
-        session: i32,
-        rebalance_timeout: i32,
-        was_leader: bool,
-        now: i64,
-    ) -> Option<JoinGroupResponse> {
-        g.add_member(Member {
-            id: new_id.to_string(),
-            protocols,
-            session_timeout_ms: session,
-            rebalance_timeout_ms: rebalance_timeout,
-            last_heartbeat_ms: now,
-            join_waiter: None,
-            sync_waiter: None,
-            ..old
-        });
-        if was_leader {
-            g.leader = Some(new_id.to_string());
-        }
-        if g.select_protocol() != g.protocol {
-            return None;
-        }
-        self.persist_group(g, now);
-        let protocol = g.protocol.clone().unwrap_or_default();
-        let members = if was_leader {
-            roster(g, &protocol)
-        } else {
-            Vec::new()
-        };
-        Some(
-            JoinGroupResponse::default()
-                .with_generation_id(g.generation)
-                .with_protocol_type(g.protocol_type.as_deref().map(s))
-                .with_protocol_name(Some(s(&protocol)))
-                .with_leader(s(g.leader.as_deref().unwrap_or_default()))
-                .with_member_id(s(new_id))
-                .with_skip_assignment(was_leader)
-                .with_members(members),
-        )
-    }
-
     /// Starts a rebalance: everyone must rejoin before the rebalance timeout.
     pub(crate) fn prepare_rebalance(&self, g: &mut Group, now: i64) {
         let was_empty = g.state == GroupState::Empty;

@@ -7,6 +7,7 @@
 //! expires sessions and completes rebalances whose deadline passed.
 
 pub mod admin;
+mod join;
 pub mod lag;
 pub mod membership;
 pub mod offsets;
