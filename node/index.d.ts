@@ -193,7 +193,12 @@ export class Consumer extends EventEmitter implements AsyncIterable<ConsumedMess
   }): Promise<void>
   [Symbol.asyncIterator] (): AsyncIterator<ConsumedMessage>
   commitOffsets (offsets: TopicPartitionOffset[]): Promise<void>
-  /** Commits the current position of every assigned partition. */
+  /**
+   * Commits the current position of every assigned partition: past every record polled, so
+   * while the run loop is inside a poll's records it covers those not delivered yet too (in a
+   * handler, use commitOffsets or commitOffsetsIfNecessary; auto-commit and disconnect commit
+   * exactly what was delivered).
+   */
   commit (): Promise<void>
   /**
    * Consuming of the partition goes on from `offset`. With a group subscription, a partition

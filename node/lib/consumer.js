@@ -380,7 +380,12 @@ class Consumer extends EventEmitter {
     return this._op(n => n.commitOffsets(list))
   }
 
-  /** Commits the current position of every assigned partition. */
+  /**
+   * Commits the current position of every assigned partition. The position is past every
+   * record polled: called while the run loop is inside a poll's records, it covers those not
+   * delivered yet too (in a handler, commitOffsets or eachBatch's commitOffsetsIfNecessary
+   * commit exactly what was processed; auto-commit and disconnect always do).
+   */
   async commit () {
     return this._op(n => n.commitSync())
   }

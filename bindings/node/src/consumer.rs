@@ -2,10 +2,11 @@
 //! `&mut self`); polled records come back packed (see [`crate::wire`]). `lib/consumer.js`
 //! serialises the calls of one consumer, so the mutex is rarely contended.
 //!
-//! `paused()` and `takeFetched()` are synchronous, as kafkajs's `paused()` is: `paused` reads
-//! the core's `Consumer::paused` as it was when the consumer was last unlocked (every call that
-//! locks it refreshes that copy on its way out, so it is exact whenever no call is in progress,
-//! and a running consumer is polling most of the time); `takeFetched` try-locks the consumer.
+//! `paused()` is synchronous, as kafkajs's is, though a running consumer is polling (and so
+//! locked) most of the time: it reads the core's `Consumer::paused` as it was when the
+//! consumer was last unlocked. Every call that locks the consumer refreshes that copy on its
+//! way out, so it is exact whenever no call is in progress, and a `pause` or `resume` is in it
+//! by the time its promise resolves.
 
 use crate::broker::NativeBroker;
 use crate::error::{js, spawn, JsFailure};
@@ -248,18 +249,6 @@ impl NativeConsumer {
             let records = c.poll_up_to(timeout, max as usize).await?;
             Ok(Buffer::from(wire::encode_poll(&records)))
         })
-    }
-
-    /// At most `max` records fetched already, packed, without waiting: null when a poll has
-    /// work to do first, nothing is fetched, or another call holds the consumer.
-    #[napi(catch_unwind)]
-    pub fn take_fetched(&self, max: u32) -> napi::Result<Option<Buffer>> {
-        let Ok(guard) = Arc::clone(&self.inner).try_lock_owned() else {
-            return Ok(None);
-        };
-        let mut c = js(Locked::new(guard, &self.paused))?;
-        Ok(c.take_fetched(max as usize)
-            .map(|records| Buffer::from(wire::encode_poll(&records))))
     }
 
     /// Commits the positions of every assigned partition.
