@@ -6,8 +6,6 @@
 const { InvalidArgumentError } = require('../errors.js')
 const { toInt64, readInt64String, writeInt64 } = require('./int64.js')
 
-/** A produce record's "no timestamp" (i64::MIN: the producer stamps it). */
-const NO_TIMESTAMP = -(2n ** 63n)
 
 function toBytes (v, what) {
   if (v === undefined || v === null) return null
@@ -28,10 +26,15 @@ function headerList (headers, i) {
   return out.length ? out : null
 }
 
-/** Milliseconds as a safe-integer number or a BigInt; NO_TIMESTAMP when absent. */
+/** Milliseconds as a safe-integer number or a BigInt; null when absent. */
 function timestampOf (t, i) {
-  if (t === undefined || t === null) return NO_TIMESTAMP
+  if (t === undefined || t === null) return null
   if (typeof t === 'number' && Number.isSafeInteger(t)) return t
+  if (typeof t === 'string') {
+    // The common case (kafkajs's timestamps are strings): below 2^53, Number is exact.
+    const n = Number(t)
+    if (Number.isSafeInteger(n) && t.trim() !== '') return n
+  }
   const what = `messages[${i}].timestamp`
   if (t instanceof Date) {
     const ms = t.getTime()
@@ -80,7 +83,14 @@ function packRecords (messages) {
   let pos = 0
   for (let i = 0; i < n; i++) {
     buf.writeInt32LE(messages[i].partition ?? -1, pos)
-    writeInt64(buf, timestamps[i], pos + 4)
+    const t = timestamps[i]
+    if (t === null) {
+      // i64::MIN: no timestamp, the producer stamps the record.
+      buf.writeUInt32LE(0, pos + 4)
+      buf.writeInt32LE(-0x80000000, pos + 8)
+    } else {
+      writeInt64(buf, t, pos + 4)
+    }
     pos = putBytes(buf, pos + 12, keys[i])
     pos = putBytes(buf, pos, values[i])
     const h = headers[i]
@@ -169,4 +179,4 @@ function unpackBatches (buf) {
   return batches
 }
 
-module.exports = { packRecords, unpackDeliveries, unpackBatches, NO_TIMESTAMP }
+module.exports = { packRecords, unpackDeliveries, unpackBatches }
