@@ -5,8 +5,8 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use strom::log::batch::{self, BatchHeader, HEADER_LEN};
-use strom::log::record_reader;
+use strom::records::batch::{self, BatchHeader, HEADER_LEN};
+use strom::records::reader;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -74,7 +74,7 @@ pub fn run(args: Args) -> strom::Result<ExitCode> {
         let records = if !crc_ok {
             "not read".to_string()
         } else {
-            match record_reader::for_each_record(&h, &whole, |_, _| Ok(())) {
+            match reader::for_each_record(&h, &whole, |_, _| Ok(())) {
                 Ok(n) if i64::try_from(n) == Ok(i64::from(h.record_count)) => "ok".to_string(),
                 Ok(n) => {
                     bad += 1;

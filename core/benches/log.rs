@@ -40,9 +40,9 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
-use strom::log::batch::BatchHeader;
-use strom::log::records::{encode_batch, SimpleRecord};
 use strom::log::{LogConfig, OpenOptions, PartitionLog};
+use strom::records::batch::BatchHeader;
+use strom::records::stored::{encode_batch, SimpleRecord};
 use tempfile::TempDir;
 
 const KIB: usize = 1024;
@@ -441,8 +441,8 @@ fn index_lookup(c: &mut Criterion) {
 }
 
 fn validate(c: &mut Criterion) {
-    use strom::log::batch::split_and_validate;
     use strom::log::validate::{check_batch, Rules};
+    use strom::records::batch::split_and_validate;
     let mut g = c.benchmark_group("validate");
     g.sample_size(20)
         .warm_up_time(Duration::from_secs(1))
@@ -456,15 +456,25 @@ fn validate(c: &mut Criterion) {
     g.bench_function("header_16KiB", |b| {
         b.iter(|| black_box(split_and_validate(black_box(&plain), 1 << 20).unwrap()))
     });
-    let h = strom::log::batch::BatchHeader::parse(&plain).unwrap();
+    let h = strom::records::batch::BatchHeader::parse(&plain).unwrap();
     g.bench_function("records_16KiB_100B", |b| {
         b.iter(|| black_box(check_batch(&h, black_box(&plain), &rules).unwrap()))
     });
-    let recs = strom::log::records::decode_batch(&plain).unwrap();
-    let lz4 = strom::log::records::encode_records(&recs, Compression::Lz4)
+    let recs: Vec<strom::records::stored::SimpleRecord> =
+        strom::records::stored::decode_batch(&plain)
+            .unwrap()
+            .into_iter()
+            .map(|r| strom::records::stored::SimpleRecord {
+                key: r.key,
+                value: r.value,
+                timestamp: r.timestamp,
+                headers: Vec::new(),
+            })
+            .collect();
+    let lz4 = strom::records::stored::encode_batch(&recs, Compression::Lz4)
         .unwrap()
         .to_vec();
-    let hz = strom::log::batch::BatchHeader::parse(&lz4).unwrap();
+    let hz = strom::records::batch::BatchHeader::parse(&lz4).unwrap();
     g.bench_function("records_16KiB_100B_lz4", |b| {
         b.iter(|| black_box(check_batch(&hz, black_box(&lz4), &rules).unwrap()))
     });

@@ -2,7 +2,7 @@
 //! Run with `cargo run --example embedded`.
 
 use kafka_protocol::records::Compression;
-use strom::log::records::{encode_batch, SimpleRecord};
+use strom::records::stored::{encode_batch, SimpleRecord};
 use strom::Broker;
 
 fn main() -> strom::Result<()> {

@@ -25,6 +25,7 @@ pub mod group;
 pub mod log;
 pub mod log_safe;
 pub mod protocol;
+pub mod records;
 pub mod runtime;
 pub mod server;
 

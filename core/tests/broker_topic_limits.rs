@@ -115,7 +115,7 @@ fn low_descriptor_limit_child() {
 }
 
 fn one_batch() -> Vec<u8> {
-    use strom::log::records::{encode_batch, SimpleRecord};
+    use strom::records::stored::{encode_batch, SimpleRecord};
     let r = SimpleRecord::new(Some(b"k"), Some(b"v"), 1_000);
     encode_batch(&[r], kafka_protocol::records::Compression::None)
         .unwrap()

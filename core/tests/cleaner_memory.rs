@@ -8,7 +8,7 @@ mod common;
 
 use common::*;
 use kafka_protocol::records::Compression;
-use strom::log::records::{encode_batch, SimpleRecord};
+use strom::records::stored::{encode_batch, SimpleRecord};
 
 #[test]
 fn cleaning_big_compressed_values_keeps_memory_bounded() {

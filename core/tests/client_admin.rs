@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use strom::client::admin::{AlterOp, ConfigSource, NewTopic, OffsetSpec};
 use strom::client::{Admin, AdminBuilder, ClientError, ClientResult};
-use strom::log::records::{encode_batch, SimpleRecord};
+use strom::records::stored::{encode_batch, SimpleRecord};
 
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
 const OFFSET_OUT_OF_RANGE: i16 = 1;

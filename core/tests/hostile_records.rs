@@ -21,7 +21,7 @@ use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use strom::log::records::{encode_batch, SimpleRecord};
+use strom::records::stored::{encode_batch, SimpleRecord};
 use strom::server::ServerConfig;
 
 const CORRUPT_MESSAGE: i16 = 2;
@@ -384,7 +384,7 @@ async fn a_lying_max_timestamp_is_fixed_as_kafka_does() {
     );
     assert_eq!(c.produce("t", b.build()).await.error_code, 0);
     let stored = server.broker.read("t", 0, 0, 1 << 20).unwrap().records;
-    let h = strom::log::batch::BatchHeader::parse(&stored).unwrap();
+    let h = strom::records::batch::BatchHeader::parse(&stored).unwrap();
     assert_eq!(h.max_timestamp, ts + 20);
     assert!(!h.is_log_append_time());
     h.validate(&stored[..h.total_len()]).unwrap();

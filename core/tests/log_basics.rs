@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use kafka_protocol::records::Compression;
-use strom::log::batch::BatchHeader;
+use strom::records::batch::BatchHeader;
 
 #[test]
 fn offsets_are_assigned_and_read_back_across_rolls() {
@@ -214,7 +214,7 @@ fn timestamps_lookup_and_log_append_time() {
     let h = BatchHeader::parse(&bytes).unwrap();
     assert!(h.is_log_append_time());
     assert_eq!(h.max_timestamp, 777_000);
-    assert!(strom::log::batch::crc_matches(&h, &bytes));
+    assert!(strom::records::batch::crc_matches(&h, &bytes));
     assert_eq!(
         log.offset_for_timestamp(777_000).unwrap(),
         Some((0, 777_000))

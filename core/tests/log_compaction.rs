@@ -210,8 +210,8 @@ fn a_full_key_map_compacts_only_what_it_covers() {
 #[test]
 fn compaction_keeps_the_surviving_records_byte_for_byte() {
     use bytes::Bytes;
-    use strom::client::records::{split_batches, BatchBuilder, ProducerFields};
-    use strom::log::batch::Codec;
+    use strom::records::batch::Codec;
+    use strom::records::{split_batches, BatchBuilder, ProducerFields};
     for codec in [
         Codec::None,
         Codec::Gzip,

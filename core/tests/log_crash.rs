@@ -11,8 +11,8 @@ use proptest::prelude::*;
 use std::fs::{self, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use strom::log::batch::BatchHeader;
 use strom::log::LogConfig;
+use strom::records::batch::BatchHeader;
 
 fn cfg() -> LogConfig {
     config(&[("segment.bytes", "4000"), ("index.interval.bytes", "300")])

@@ -125,7 +125,7 @@ fn disk_full_child() {
     // Lookups through the rebuilt index land on the right batch.
     let target = batches as i64 / 2;
     let mid = log.read(target, 1).unwrap().records;
-    let h = strom::log::batch::BatchHeader::parse(&mid).unwrap();
+    let h = strom::records::batch::BatchHeader::parse(&mid).unwrap();
     assert_eq!(h.base_offset, target);
     println!("disk-full scenario passed: {batches} batches");
 }

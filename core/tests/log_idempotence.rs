@@ -4,30 +4,24 @@
 
 mod common;
 
-use bytes::Bytes;
 use common::*;
-use kafka_protocol::records::{Compression, Record, TimestampType};
-use strom::log::records::encode_records;
+use kafka_protocol::records::Compression;
+use strom::records::batch::Codec;
+use strom::records::{BatchBuilder, ProducerFields};
 
 fn idempotent(pid: i64, epoch: i16, first_seq: i32, n: i32) -> Vec<u8> {
-    let recs: Vec<Record> = (0..n)
-        .map(|i| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: -1,
-            producer_id: pid,
-            producer_epoch: epoch,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: first_seq + i,
-            timestamp: 1_000,
-            key: Some(Bytes::from(format!("k{}", first_seq + i))),
-            value: Some(Bytes::from_static(b"v")),
-            headers: Default::default(),
-        })
-        .collect();
-    encode_records(&recs, Compression::Lz4).unwrap().to_vec()
+    let mut b = BatchBuilder::new(Codec::Lz4, 1024);
+    for i in 0..n {
+        let key = format!("k{}", first_seq + i);
+        b.append(1_000, Some(key.as_bytes()), Some(b"v"), &[]);
+    }
+    let producer = ProducerFields {
+        producer_id: pid,
+        producer_epoch: epoch,
+        base_sequence: first_seq,
+        transactional: false,
+    };
+    b.build(producer).unwrap().to_vec()
 }
 
 #[test]

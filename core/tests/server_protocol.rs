@@ -13,7 +13,7 @@ use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use kafka_protocol::records::{Compression, RecordBatchDecoder};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use strom::log::records::{encode_batch, SimpleRecord};
+use strom::records::stored::{encode_batch, SimpleRecord};
 use strom::server::{self, ServerConfig};
 use strom::{Broker, BrokerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -8,9 +8,12 @@
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use strom::client::records::split_batches;
-use strom::log::batch::{crc_matches, split_and_validate, BatchHeader, HEADER_LEN, LOG_OVERHEAD};
-use strom::log::{records, validate, LogConfig};
+use strom::log::{validate, LogConfig};
+use strom::records::batch::{
+    crc_matches, split_and_validate, BatchHeader, HEADER_LEN, LOG_OVERHEAD,
+};
+use strom::records::split_batches;
+use strom::records::stored;
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < HEADER_LEN {
@@ -33,16 +36,22 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     if let Ok(h) = BatchHeader::parse(&batch) {
-        let _ = records::decode_batch(&batch);
+        let _ = stored::decode_batch(&batch);
         // The cleaner's rewrite: whatever it builds from an accepted batch must be accepted
         // by every reader again, with exactly the records kept.
-        let keep = |r: &strom::log::record_reader::RecordRef<'_>| r.offset_delta % 2 == 0;
-        if let Ok(records::Filtered::Rewritten { batch: out, removed }) =
-            records::filter_batch(&h, &batch, keep)
+        let keep = |r: &strom::records::reader::RecordRef<'_>| r.offset_delta % 2 == 0;
+        if let Ok(stored::Filtered::Rewritten {
+            batch: out,
+            removed,
+        }) = stored::filter_batch(&h, &batch, keep)
         {
             let nh = BatchHeader::parse(&out).expect("a rewritten batch has a header");
-            assert!(crc_matches(&nh, &out), "a rewritten batch has a right CRC and length");
-            let kept = records::walk_stored(&nh, &out, |_| Ok(())).expect("rewritten records read back");
+            assert!(
+                crc_matches(&nh, &out),
+                "a rewritten batch has a right CRC and length"
+            );
+            let kept =
+                stored::walk_stored(&nh, &out, |_| Ok(())).expect("rewritten records read back");
             assert_eq!(kept + removed, h.record_count as usize);
         }
     }

@@ -3,10 +3,12 @@
 //! `cargo run --bin seeds -- corpus/record_batch`
 
 use kafka_protocol::records::Compression;
-use strom::log::records::{encode_batch, SimpleRecord};
+use strom::records::stored::{encode_batch, SimpleRecord};
 
 fn main() {
-    let dir = std::env::args().nth(1).unwrap_or_else(|| "corpus/record_batch".into());
+    let dir = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "corpus/record_batch".into());
     std::fs::create_dir_all(&dir).expect("create the corpus directory");
     let codecs = [
         Compression::None,
@@ -25,7 +27,8 @@ fn main() {
                         1_700_000_000_000 + i as i64,
                     );
                     if i % 2 == 0 {
-                        r.headers.push((format!("h{i}"), Some(bytes::Bytes::from_static(b"hv"))));
+                        r.headers
+                            .push((format!("h{i}"), Some(bytes::Bytes::from_static(b"hv"))));
                     }
                     r
                 })

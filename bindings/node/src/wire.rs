@@ -19,8 +19,8 @@
 use crate::error::{JsFailure, JsResult};
 use bytes::Bytes;
 use strom::client::producer::RecordRef;
-use strom::client::records::reader::TimestampType;
 use strom::client::{ConsumerRecord, RecordMetadata};
+use strom::records::fetched::TimestampType;
 
 /// One decoded produce record; key, value and header values are slices of the batch.
 #[derive(Debug)]

@@ -9,8 +9,8 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 use std::borrow::Cow;
 use std::sync::Arc;
-use strom::client::records::reader::TimestampType;
 use strom::client::{ConsumerRecord, TopicPartition};
+use strom::records::fetched::TimestampType;
 
 /// A record returned by a consumer. Immutable; `key`, `value` and header values are `bytes`.
 #[pyclass(module = "strom", frozen)]

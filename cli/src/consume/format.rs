@@ -14,8 +14,8 @@
 use super::super::common::base64;
 use bytes::Bytes;
 use serde_json::{json, Value};
-use strom::client::records::reader::TimestampType;
 use strom::client::ConsumerRecord;
+use strom::records::fetched::TimestampType;
 
 /// One part of a parsed format string.
 #[derive(Debug, Clone, PartialEq, Eq)]

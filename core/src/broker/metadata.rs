@@ -8,8 +8,8 @@
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::log::config::TopicConfigs;
-use crate::log::records::{self, SimpleRecord};
 use crate::log::{LogConfig, OpenOptions, PartitionLog};
+use crate::records::stored::{self, SimpleRecord};
 use bytes::Bytes;
 use kafka_protocol::records::Compression;
 use serde::{Deserialize, Serialize};
@@ -89,7 +89,7 @@ impl MetadataLog {
             Some(&value),
             self.clock.now_ms(),
         );
-        let batch = records::encode_batch(&[rec], Compression::None)?;
+        let batch = stored::encode_batch(&[rec], Compression::None)?;
         let info = self.log.append(&batch)?;
         if let Err(e) = self.log.wait_durable(info.last_offset + 1) {
             // The caller is told the change failed, so it must not take effect at the next

@@ -10,7 +10,6 @@ pub mod error;
 pub mod exchange;
 pub mod partitioner;
 pub mod producer;
-pub mod records;
 pub mod transport;
 
 pub use admin::{Admin, AdminBuilder};

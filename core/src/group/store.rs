@@ -6,9 +6,9 @@
 use crate::broker::Broker;
 use crate::error::{Error, Result};
 use crate::group::state::Committed;
-use crate::log::records::{self, SimpleRecord};
 use crate::log::PartitionLog;
 use crate::log_safe;
+use crate::records::stored::{self, SimpleRecord};
 use kafka_protocol::records::Compression;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -92,7 +92,7 @@ impl OffsetStore {
                 Ok(SimpleRecord::new(Some(key), value, now))
             })
             .collect::<Result<_>>()?;
-        let batch = records::encode_batch(&recs, Compression::None)?;
+        let batch = stored::encode_batch(&recs, Compression::None)?;
         Ok(self.log.append(&batch)?.last_offset + 1)
     }
 

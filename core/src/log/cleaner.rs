@@ -11,11 +11,11 @@
 //! the new segment, and recovery removes a stray `.cleaned`.
 
 use crate::error::{Error, Result};
-use crate::log::batch::{self, BatchHeader, HEADER_LEN};
 use crate::log::checkpoint;
 use crate::log::partition_log::PartitionLog;
-use crate::log::records::{self, Filtered};
 use crate::log::segment::{file_stem, Segment};
+use crate::records::batch::{self, BatchHeader, HEADER_LEN};
+use crate::records::stored::{self, Filtered};
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::io::Write;
@@ -141,11 +141,11 @@ impl PartitionLog {
                 // Only a batch every reader accepts may speak for its keys: one that fails
                 // is kept byte for byte below, so its keys must not make older values go.
                 // Checked in a first walk, so no batch's keys are held in memory.
-                if let Err(e) = records::walk_stored(h, bytes, |_| Ok(())) {
+                if let Err(e) = stored::walk_stored(h, bytes, |_| Ok(())) {
                     tracing::error!(dir = %self.dir.display(), base_offset = h.base_offset, "compaction keeps a batch that cannot be decoded as it is: {e}");
                     return Ok(());
                 }
-                records::walk_stored(h, bytes, |r| {
+                stored::walk_stored(h, bytes, |r| {
                     if let Some(k) = r.key {
                         let offset = h.base_offset + i64::from(r.offset_delta);
                         if !full && !map.insert(k, offset) {
@@ -175,7 +175,7 @@ impl PartitionLog {
                 last = Some(*h);
                 let filtered = match h.is_control() {
                     true => Ok(Filtered::Unchanged),
-                    false => records::filter_batch(h, bytes, |r| {
+                    false => stored::filter_batch(h, bytes, |r| {
                         let Some(k) = r.key else { return true };
                         let offset = h.base_offset + i64::from(r.offset_delta);
                         if map.superseded(k, offset) {

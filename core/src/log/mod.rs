@@ -1,23 +1,19 @@
-//! The segmented partition log: Kafka RecordBatch v2 bytes on disk, memmap2 indexes,
-//! CRC-32C checks, crash recovery, retention, compaction and group-committed fsync.
+//! The segmented partition log: Kafka RecordBatch v2 bytes on disk (the codec is
+//! [`crate::records`]), memmap2 indexes, CRC-32C checks, crash recovery, retention,
+//! compaction and group-committed fsync.
 
-pub mod batch;
 pub mod checkpoint;
 pub mod cleaner;
-pub(crate) mod compress;
 pub mod config;
 pub mod durability;
 pub mod index;
 pub mod partition_log;
 pub mod producer_state;
-pub mod record_reader;
-pub mod records;
 pub(crate) mod recovery;
 pub mod retention;
 pub mod segment;
 pub mod segment_file;
 pub mod validate;
-pub(crate) mod varint;
 
 pub use cleaner::CleanOutcome;
 pub use config::{LogConfig, TopicConfigs};

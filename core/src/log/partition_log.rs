@@ -4,15 +4,15 @@
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::log::batch::{self, LocatedBatch};
 use crate::log::checkpoint;
 use crate::log::config::LogConfig;
 use crate::log::durability::GroupCommit;
 use crate::log::producer_state::{self, Prepared, ProducerState};
-use crate::log::records;
 use crate::log::recovery;
 use crate::log::segment::{PendingBatch, Segment, SegmentSettings};
 use crate::log::validate;
+use crate::records::batch::{self, LocatedBatch};
+use crate::records::stored;
 use bytes::Bytes;
 use parking_lot::RwLock;
 use std::collections::BTreeMap;
@@ -438,7 +438,7 @@ impl PartitionLog {
                         None => break 'replay,
                     },
                 };
-                match records::decode_batch(&chunk[at..at + h.total_len()]) {
+                match stored::decode_batch(&chunk[at..at + h.total_len()]) {
                     Ok(recs) => {
                         for r in recs.into_iter().filter(|r| r.offset >= offset) {
                             f(r)?;
@@ -469,7 +469,7 @@ impl PartitionLog {
                 let batch = bytes.get(..h.total_len()).unwrap_or(&bytes);
                 // Walked, not decoded: a batch of millions of tiny records costs no memory.
                 let mut hit = None;
-                let walked = records::walk_stored(&h, batch, |r| {
+                let walked = stored::walk_stored(&h, batch, |r| {
                     let offset = h.base_offset + i64::from(r.offset_delta);
                     let ts = if h.is_log_append_time() {
                         h.max_timestamp

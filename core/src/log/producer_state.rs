@@ -5,7 +5,7 @@
 //! from batch headers, so dedup survives restarts.
 
 use crate::error::{Error, Result};
-use crate::log::batch::BatchHeader;
+use crate::records::batch::BatchHeader;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;

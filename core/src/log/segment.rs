@@ -3,9 +3,9 @@
 //! or a timestamp, read byte ranges, and rescan itself after a crash.
 
 use crate::error::{Error, Result};
-use crate::log::batch::{BatchHeader, HEADER_LEN};
 use crate::log::index::{OffsetIndex, TimeIndex};
 use crate::log::segment_file::SegmentFile;
+use crate::records::batch::{BatchHeader, HEADER_LEN};
 use bytes::{Bytes, BytesMut};
 use std::fs::File;
 use std::io::{IoSlice, Write};

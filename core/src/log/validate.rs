@@ -1,7 +1,7 @@
 //! What a producer's batch must pass, record by record, before the log stores it: the checks
 //! of Kafka's log validator for RecordBatch v2. The header checks (length, CRC, magic, codec,
 //! count against lastOffsetDelta) are [`BatchHeader::validate`]; this walks the records inside,
-//! decompressing as a stream within [`record_reader::MAX_DECOMPRESSED_BYTES`].
+//! decompressing as a stream within [`reader::MAX_DECOMPRESSED_BYTES`].
 //!
 //! Nothing is re-encoded: the log stores the producer's bytes. The one header field Kafka
 //! rewrites in place, the batch's maxTimestamp on CreateTime topics, is reported back in
@@ -13,9 +13,9 @@
 //! naming each record by its index in the batch (Produce v8+ `record_errors`).
 
 use crate::error::{Error, RecordError, Result};
-use crate::log::batch::BatchHeader;
 use crate::log::config::LogConfig;
-use crate::log::record_reader;
+use crate::records::batch::BatchHeader;
+use crate::records::reader;
 
 /// A record's timestamp when it has none (Kafka's `RecordBatch.NO_TIMESTAMP`).
 const NO_TIMESTAMP: i64 = -1;
@@ -106,7 +106,7 @@ pub fn check_batch(h: &BatchHeader, bytes: &[u8], rules: &Rules) -> Result<Check
     };
     // Bytes past a valid CRC that do not parse are Kafka's InvalidRecordException
     // (INVALID_RECORD, not retried by producers), not CORRUPT_MESSAGE (retriable, for CRCs).
-    let found = record_reader::for_each_record(h, bytes, |i, r| {
+    let found = reader::for_each_record(h, bytes, |i, r| {
         if usize::try_from(r.offset_delta) != Ok(i) {
             note(
                 &mut invalid,

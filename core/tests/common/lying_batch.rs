@@ -2,7 +2,7 @@
 //! count, delta and checksum defaults to the truth and can be overridden, and the record
 //! section can be replaced or compressed after the fact.
 
-use strom::log::batch::HEADER_LEN;
+use strom::records::batch::HEADER_LEN;
 
 /// A length-prefixed field: its claimed length may differ from the bytes that follow.
 #[derive(Debug, Clone)]

@@ -10,9 +10,9 @@ use kafka_protocol::records::Compression;
 use std::path::Path;
 use std::sync::Arc;
 use strom::clock::{Clock, ManualClock};
-use strom::log::batch::BatchHeader;
-use strom::log::records::{decode_batch, encode_batch, SimpleRecord};
 use strom::log::{LogConfig, OpenOptions, PartitionLog, TopicConfigs};
+use strom::records::batch::BatchHeader;
+use strom::records::stored::{decode_batch, encode_batch, SimpleRecord};
 
 pub const CODECS: [Compression; 5] = [
     Compression::None,
@@ -119,7 +119,7 @@ pub trait ValidateStored {
 impl ValidateStored for BatchHeader {
     fn validate_stored(&self, bytes: &[u8]) {
         assert!(
-            strom::log::batch::crc_matches(self, bytes),
+            strom::records::batch::crc_matches(self, bytes),
             "stored batch at offset {} fails its CRC",
             self.base_offset
         );

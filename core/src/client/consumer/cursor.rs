@@ -221,7 +221,7 @@ impl Cursor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::records::reader::TimestampType;
+    use crate::records::fetched::TimestampType;
     use std::sync::Arc;
 
     fn records(

@@ -8,7 +8,7 @@ use super::cursor::Cursor;
 use super::types::{ConsumerRecord, TopicPartition};
 use crate::client::cluster::Cluster;
 use crate::client::error::{ClientError, ClientResult};
-use crate::client::records::reader::split_batches;
+use crate::records::fetched::split_batches;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::fetch_response::PartitionData;
 use kafka_protocol::messages::{BrokerId, FetchRequest, TopicName};

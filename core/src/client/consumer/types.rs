@@ -1,6 +1,6 @@
 //! The consumer's value types: partitions, records, committed offsets, rebalance listeners.
 
-use crate::client::records::reader::TimestampType;
+use crate::records::fetched::TimestampType;
 use bytes::Bytes;
 use std::sync::Arc;
 

@@ -6,7 +6,7 @@ use crate::client::cluster::ClusterOptions;
 use crate::client::config::{boolean, int, millis, one_of, unknown};
 use crate::client::error::{ClientError, ClientResult};
 use crate::client::partitioner::{partitioner_by_name, DefaultPartitioner, Partitioner};
-use crate::log::batch::Codec;
+use crate::records::batch::Codec;
 use std::sync::Arc;
 use std::time::Duration;
 

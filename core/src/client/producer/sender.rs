@@ -9,8 +9,8 @@ use super::config::{Acks, ProducerConfig};
 use super::delivery::Appended;
 use crate::client::cluster::Cluster;
 use crate::client::error::{ClientError, ClientResult};
-use crate::client::records::builder::ProducerFields;
 use crate::client::transport::api_key_of;
+use crate::records::builder::ProducerFields;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
     InitProducerIdRequest, ProduceRequest, ProduceResponse, RequestKind, ResponseKind, TopicName,

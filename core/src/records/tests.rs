@@ -2,8 +2,8 @@
 //! encoder/decoder the log uses, for every codec, plus robustness against damaged input.
 
 use super::*;
-use crate::log::batch::{patch_base_offset, stamp_log_append_time, BatchHeader, Codec};
-use crate::log::records::{compression_of, decode_batch, encode_batch, SimpleRecord};
+use crate::records::batch::{patch_base_offset, stamp_log_append_time, BatchHeader, Codec};
+use crate::records::stored::{compression_of, decode_batch, encode_batch, SimpleRecord};
 use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 

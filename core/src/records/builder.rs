@@ -4,8 +4,8 @@
 
 use super::varint;
 use crate::error::{Error, Result};
-use crate::log::batch::{Codec, HEADER_LEN, LOG_OVERHEAD, MAGIC_V2};
-use crate::log::compress::compress;
+use crate::records::batch::{Codec, HEADER_LEN, LOG_OVERHEAD, MAGIC_V2};
+use crate::records::compress::compress;
 use bytes::{BufMut, Bytes, BytesMut};
 use std::sync::OnceLock;
 
@@ -237,7 +237,7 @@ impl BatchBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::batch::BatchHeader;
+    use crate::records::batch::BatchHeader;
 
     #[test]
     fn header_fields_and_sizes() {

@@ -1,11 +1,11 @@
 //! Compression of a batch's record section in the framings other Kafka clients read: the
 //! producer's batches and the batches the cleaner rewrites.
 //!
-//! Decompression is not here: the log's bounded [`crate::log::record_reader::decompress`] serves
+//! Decompression is not here: the log's bounded [`crate::records::reader::decompress`] serves
 //! both broker and client, so the output limit is enforced in one place.
 
 use crate::error::{Error, Result};
-use crate::log::batch::Codec;
+use crate::records::batch::Codec;
 use std::io::Write;
 
 /// Java's xerial `SnappyOutputStream` header: magic, then version 1 and minimum compatible
@@ -76,7 +76,7 @@ fn snappy_xerial(data: &[u8]) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::record_reader::decompress;
+    use crate::records::reader::decompress;
 
     #[test]
     fn every_codec_round_trips_through_the_log_decompressor() {

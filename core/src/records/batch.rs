@@ -320,7 +320,7 @@ pub fn split_and_validate(bytes: &[u8], max_batch_bytes: usize) -> Result<Vec<Lo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::records::{encode_batch, SimpleRecord};
+    use crate::records::stored::{encode_batch, SimpleRecord};
     use kafka_protocol::records::Compression;
 
     fn sample() -> Vec<u8> {

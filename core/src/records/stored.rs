@@ -1,20 +1,18 @@
 //! Record-level encode and decode, for the few places that must look inside a batch: the
 //! compaction cleaner, exact offset-by-timestamp lookups, the metadata log, tests and benches.
 //!
-//! The produce and fetch paths never come here; they move whole batches. Encoding is delegated
-//! to the `kafka-protocol` crate; decoding goes through strom's bounded
-//! [`record_reader`](crate::log::record_reader), because stored bytes may be damaged and a
-//! decoder that trusts a record's claims can be made to allocate gigabytes.
+//! The produce and fetch paths never come here; they move whole batches. Encoding is the
+//! producer's [`BatchBuilder`]; decoding goes through strom's bounded
+//! [`reader`](crate::records::reader), because stored bytes may be damaged and a decoder that
+//! trusts a record's claims can be made to allocate gigabytes.
 
 use crate::error::{Error, Result};
-use crate::log::batch::{self, BatchHeader, Codec, HEADER_LEN};
-use crate::log::{compress, record_reader, varint};
+use crate::records::batch::{self, BatchHeader, Codec, HEADER_LEN};
+use crate::records::builder::{BatchBuilder, ProducerFields};
+use crate::records::{compress, reader as record_reader, varint};
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-    NO_PARTITION_LEADER_EPOCH, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE,
-};
+use kafka_protocol::records::{Compression, Record, TimestampType};
 
 /// A record as the simple APIs see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,51 +49,41 @@ pub fn compression_of(codec: Codec) -> Compression {
     }
 }
 
-/// Encodes `records` as one RecordBatch v2 with offsets `0..n` (the log assigns the real ones).
+/// Encodes `records` as one RecordBatch v2 with offsets `0..n` (the log assigns the real
+/// ones), with the same encoder the producer uses ([`BatchBuilder`]).
 pub fn encode_batch(records: &[SimpleRecord], compression: Compression) -> Result<BytesMut> {
     if records.is_empty() {
         return Err(Error::InvalidRecord(
             "a batch needs at least one record".into(),
         ));
     }
-    let full: Vec<Record> = records
+    let codec = codec_of(compression);
+    let size: usize = records
         .iter()
-        .enumerate()
-        .map(|(i, r)| Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: NO_PARTITION_LEADER_EPOCH,
-            producer_id: NO_PRODUCER_ID,
-            producer_epoch: NO_PRODUCER_EPOCH,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            // The encoder keeps records in one batch only while offset − sequence is
-            // constant; counting up from NO_SEQUENCE keeps the batch's base sequence at -1.
-            sequence: NO_SEQUENCE.wrapping_add(i as i32),
-            timestamp: r.timestamp,
-            key: r.key.clone(),
-            value: r.value.clone(),
-            headers: r
-                .headers
-                .iter()
-                .map(|(k, v)| (k.clone().into(), v.clone()))
-                .collect(),
-        })
-        .collect();
-    encode_records(&full, compression)
+        .map(|r| r.key.as_ref().map_or(0, |k| k.len()) + r.value.as_ref().map_or(0, |v| v.len()))
+        .sum();
+    let mut builder = BatchBuilder::new(codec, HEADER_LEN + size + 16 * records.len());
+    for r in records {
+        builder.append(
+            r.timestamp,
+            r.key.as_deref(),
+            r.value.as_deref(),
+            &r.headers,
+        );
+    }
+    let batch = builder.build(ProducerFields::NONE)?;
+    Ok(BytesMut::from(&batch[..]))
 }
 
-/// Encodes fully specified records (offsets, producer fields) into batches.
-pub fn encode_records(records: &[Record], compression: Compression) -> Result<BytesMut> {
-    let mut buf = BytesMut::new();
-    let options = RecordEncodeOptions {
-        version: 2,
-        compression,
-    };
-    RecordBatchEncoder::encode(&mut buf, records.iter(), &options)
-        .map_err(|e| Error::InvalidRecord(format!("cannot encode records: {e}")))?;
-    Ok(buf)
+/// The codec of a `kafka-protocol` compression setting.
+pub fn codec_of(compression: Compression) -> Codec {
+    match compression {
+        Compression::None => Codec::None,
+        Compression::Gzip => Codec::Gzip,
+        Compression::Snappy => Codec::Snappy,
+        Compression::Lz4 => Codec::Lz4,
+        Compression::Zstd => Codec::Zstd,
+    }
 }
 
 /// Walks the records of one stored batch (`batch` is exactly the batch `h` describes) with

@@ -3,7 +3,7 @@
 //! bytes become an error, never a panic and never an allocation sized by a claim.
 //!
 //! Producers' batches are checked with it ([`crate::log::validate`]), stored batches are decoded
-//! with it ([`crate::log::records::decode_batch`]: the cleaner, offsets by time, the replay of
+//! with it ([`crate::records::stored::decode_batch`]: the cleaner, offsets by time, the replay of
 //! internal topics) and the client's fetch reader slices records with it. Sections in memory are
 //! walked in place; compressed sections are walked as a stream, one record in memory at a time,
 //! and never past [`MAX_DECOMPRESSED_BYTES`] of output (a decompression bomb stops there).
@@ -19,8 +19,8 @@
 //! read it as null and other clients refuse it, so storing it would split the clients).
 
 use crate::error::{Error, Result};
-use crate::log::batch::{BatchHeader, Codec, HEADER_LEN};
-use crate::log::varint;
+use crate::records::batch::{BatchHeader, Codec, HEADER_LEN};
+use crate::records::varint;
 use std::io::{BufRead, BufReader, Read};
 
 /// Largest decompressed record section strom reads for one batch.

@@ -6,8 +6,8 @@
 //! [`Error::CorruptBatch`], never a panic.
 
 use crate::error::{Error, Result};
-use crate::log::batch::{crc_matches, BatchHeader, Codec, HEADER_LEN, LOG_OVERHEAD, MAGIC_V2};
-use crate::log::record_reader::{self, decompress, MIN_RECORD_BYTES};
+use crate::records::batch::{crc_matches, BatchHeader, Codec, HEADER_LEN, LOG_OVERHEAD, MAGIC_V2};
+use crate::records::reader::{self, decompress, MIN_RECORD_BYTES};
 use bytes::Bytes;
 
 /// Position of the magic byte, the one field every message format version has in one place.
@@ -177,7 +177,7 @@ impl RawBatch {
         // The header's count is untrusted: never reserve more than the bytes could hold.
         let mut out = Vec::with_capacity(count.min(section.len() / MIN_RECORD_BYTES + 1));
         let leader_epoch = (h.partition_leader_epoch != -1).then_some(h.partition_leader_epoch);
-        let found = record_reader::walk_section(&section, |_, r| {
+        let found = reader::walk_section(&section, |_, r| {
             let field = |f: Option<&[u8]>| f.map(|f| section.slice_ref(f));
             let (timestamp, timestamp_type) = if h.is_log_append_time() {
                 (h.max_timestamp, TimestampType::LogAppend)
