@@ -1,28 +1,27 @@
 //! strom's Rust client on an embedded broker: the same Producer, Consumer and Admin code runs
 //! against `strom serve` or Apache Kafka with `.bootstrap("host:port")` instead of
-//! `.in_process(&service)`.
+//! `.in_process(broker.service()?)`.
 //!
 //! `cargo run --example client`
 
 use std::time::Duration;
 use strom::client::{Admin, Consumer, Producer, ProducerRecord};
-use strom::group::GroupConfig;
-use strom::Broker;
-use strom::Service;
+use strom::{EmbeddedBroker, Settings};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join(format!("strom-client-example-{}", std::process::id()));
-    let broker = Broker::open(&dir)?;
-    let service = Service::start(broker.clone(), GroupConfig::default()).await?;
+    // One value for the running broker: storage, groups, and (with `serve`) listeners.
+    let broker = EmbeddedBroker::open(&dir, Settings::default()).await?;
+    let service = broker.service()?;
 
-    let admin = Admin::builder().in_process(&service).build().await?;
+    let admin = Admin::builder().in_process(service).build().await?;
     admin
         .create_topic("orders", Some(3), &[("retention.ms", "86400000")])
         .await?;
 
     let producer = Producer::builder()
-        .in_process(&service)
+        .in_process(service)
         .set("compression.type", "lz4")
         .build()
         .await?;
@@ -41,7 +40,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     producer.close().await?;
 
     let mut consumer = Consumer::builder()
-        .in_process(&service)
+        .in_process(service)
         .group("billing")
         .set("auto.offset.reset", "earliest")
         .build()
@@ -59,8 +58,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     consumer.commit_sync().await?;
     consumer.close().await?;
 
-    service.stop();
-    broker.close()?;
+    broker.close().await?;
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
