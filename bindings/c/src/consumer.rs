@@ -252,6 +252,36 @@ unsafe fn partitions_arg(
     Ok(out)
 }
 
+/// Pauses (`paused`) or resumes the `count` partitions `(topics[i], partitions[i])`.
+///
+/// # Safety
+/// As `strom_consumer_pause`.
+unsafe fn set_paused(
+    name: &'static str,
+    consumer: *mut strom_consumer,
+    topics: *const *const c_char,
+    partitions: *const i32,
+    count: usize,
+    paused: bool,
+) -> strom_result {
+    call(name, || {
+        // SAFETY: the header's contract: NULL or a live consumer, arrays of `count`.
+        let (c, list) = unsafe {
+            (
+                handle(consumer, "consumer")?,
+                partitions_arg(topics, partitions, count)?,
+            )
+        };
+        let mut consumer = c.lock()?;
+        if paused {
+            consumer.pause(&list)?;
+        } else {
+            consumer.resume(&list)?;
+        }
+        Ok(())
+    })
+}
+
 /// Stops `strom_consumer_poll` returning records of the `count` partitions
 /// `(topics[i], partitions[i])` until `strom_consumer_resume`; records fetched already wait
 /// in the consumer. After `strom_consumer_subscribe`, partitions the group has not assigned
@@ -264,17 +294,17 @@ pub unsafe extern "C" fn strom_consumer_pause(
     partitions: *const i32,
     count: usize,
 ) -> strom_result {
-    call("strom_consumer_pause", || {
-        // SAFETY: the header's contract: NULL or a live consumer, arrays of `count`.
-        let (c, list) = unsafe {
-            (
-                handle(consumer, "consumer")?,
-                partitions_arg(topics, partitions, count)?,
-            )
-        };
-        c.lock()?.pause(&list)?;
-        Ok(())
-    })
+    // SAFETY: the same contract, passed on.
+    unsafe {
+        set_paused(
+            "strom_consumer_pause",
+            consumer,
+            topics,
+            partitions,
+            count,
+            true,
+        )
+    }
 }
 
 /// Lets `strom_consumer_poll` return records of the `count` partitions
@@ -286,17 +316,17 @@ pub unsafe extern "C" fn strom_consumer_resume(
     partitions: *const i32,
     count: usize,
 ) -> strom_result {
-    call("strom_consumer_resume", || {
-        // SAFETY: the header's contract: NULL or a live consumer, arrays of `count`.
-        let (c, list) = unsafe {
-            (
-                handle(consumer, "consumer")?,
-                partitions_arg(topics, partitions, count)?,
-            )
-        };
-        c.lock()?.resume(&list)?;
-        Ok(())
-    })
+    // SAFETY: the same contract, passed on.
+    unsafe {
+        set_paused(
+            "strom_consumer_resume",
+            consumer,
+            topics,
+            partitions,
+            count,
+            false,
+        )
+    }
 }
 
 /// Commits the positions (with `enable.auto.commit`), leaves the group and stops the

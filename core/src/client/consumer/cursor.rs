@@ -180,7 +180,13 @@ impl Cursor {
 
     /// Hands out up to `max` records, advancing the positions past them.
     pub fn take(&mut self, max: usize) -> Vec<ConsumerRecord> {
-        let mut out = Vec::new();
+        // Sized for the common case: the first ready partition holds enough.
+        let first = self
+            .ready
+            .front()
+            .and_then(|tp| self.partitions.get(tp))
+            .map_or(0, PartitionState::buffered);
+        let mut out = Vec::with_capacity(max.min(first));
         let mut skipped = Vec::new();
         while out.len() < max {
             let Some(tp) = self.ready.pop_front() else {

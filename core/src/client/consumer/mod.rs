@@ -313,7 +313,11 @@ impl Consumer {
             .fetcher
             .cursor
             .take(max.clamp(1, self.config.max_poll_records));
-        self.fetcher.send_fetches();
+        // Called once per record by iterating bindings: fetch ahead only when no fetch is out
+        // (the next poll sends to any other idle broker).
+        if !self.fetcher.has_in_flight() {
+            self.fetcher.send_fetches();
+        }
         Some(records)
     }
 
