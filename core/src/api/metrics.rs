@@ -88,8 +88,9 @@ impl Metrics {
         stats.buckets[bucket].fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Counts `reply` to a request of `api_key` that arrived at `started`: now when it is ready,
-    /// when its response is for a reply that waits ([`Reply::Later`]).
+    /// Counts `reply` to a request of `api_key` that arrived at `started`: at once when it is
+    /// ready, and when its response is ready for a reply that waits ([`Reply::Later`]). A
+    /// [`Reply::Close`] counts as rejected.
     pub fn count(self: &Arc<Self>, api_key: i16, started: Instant, reply: Reply) -> Reply {
         match reply {
             Reply::Later(pending) => {
