@@ -194,10 +194,8 @@ export class Consumer extends EventEmitter implements AsyncIterable<ConsumedMess
   [Symbol.asyncIterator] (): AsyncIterator<ConsumedMessage>
   commitOffsets (offsets: TopicPartitionOffset[]): Promise<void>
   /**
-   * Commits the current position of every assigned partition: past every record polled, so
-   * while the run loop is inside a poll's records it covers those not delivered yet too (in a
-   * handler, use commitOffsets or commitOffsetsIfNecessary; auto-commit and disconnect commit
-   * exactly what was delivered).
+   * Commits the position of every assigned partition: after the messages delivered (in the run
+   * loop, those whose handler resolved), also when called inside a poll's messages.
    */
   commit (): Promise<void>
   /**

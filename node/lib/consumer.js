@@ -381,13 +381,20 @@ class Consumer extends EventEmitter {
   }
 
   /**
-   * Commits the current position of every assigned partition. The position is past every
-   * record polled: called while the run loop is inside a poll's records, it covers those not
-   * delivered yet too (in a handler, commitOffsets or eachBatch's commitOffsetsIfNecessary
-   * commit exactly what was processed; auto-commit and disconnect always do).
+   * Commits the position of every assigned partition: after the messages delivered (for the
+   * run loop: whose handler resolved), also when called inside a poll's messages, whose
+   * undelivered rest is not committed.
    */
   async commit () {
-    return this._op(n => n.commitSync())
+    const undelivered = []
+    for (const { topic, partition, messages, next } of this._inHand) {
+      // A partition sought since the poll has the user's offset as its position already.
+      if (next < messages.length && this._stale.get(tpKey(topic, partition)) !== SOUGHT) {
+        undelivered.push({ topic, partition, offset: BigInt(messages[next].offset) })
+      }
+    }
+    if (undelivered.length === 0) return this._op(n => n.commitSync())
+    return this._op(n => n.commitPositionsExcept(undelivered))
   }
 
   /**

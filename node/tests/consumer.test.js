@@ -320,3 +320,28 @@ test('packed records: offsets and timestamps past 2^53 unpack digit for digit', 
   assert.deepEqual(batch.messages.map(m => m.timestamp), [String(-(2n ** 63n)), ...offsets.slice(1).map(String)])
   assert.equal(batch.messages[0].attributes, 8, 'LogAppendTime')
 })
+
+test('commit() inside eachMessage commits what was processed, not the rest of the poll', async () => {
+  const topic = await topicWith(1, 10)
+  const c = consumer()
+  await c.connect()
+  await c.subscribe({ topics: [topic], fromBeginning: true })
+  let committedInside = null
+  const seen = []
+  await c.run({
+    autoCommit: false,
+    eachMessage: async ({ message }) => {
+      const offset = Number(message.offset)
+      if (offset === 3) {
+        // 0, 1 and 2 were processed; this one is not yet, nor 4..9 that the poll brought too.
+        await c.commit()
+        const committed = await admin.fetchOffsets({ groupId: c.groupId, topics: [topic] })
+        committedInside = committed[0].partitions[0].offset
+      }
+      seen.push(offset)
+    }
+  })
+  await waitFor(() => seen.length === 10, 'every message')
+  await c.disconnect()
+  assert.equal(committedInside, '3')
+})

@@ -264,13 +264,23 @@ impl NativeConsumer {
         env: &'env Env,
         offsets: Vec<JsOffset>,
     ) -> napi::Result<PromiseRaw<'env, ()>> {
-        let mut map = BTreeMap::new();
-        for o in offsets {
-            let mut om = OffsetAndMetadata::new(offset_of(&o.offset, "a committed offset")?);
-            om.metadata = o.metadata;
-            map.insert(TopicPartition::new(o.topic, o.partition), om);
-        }
+        let map = offset_map(offsets)?;
         self.with(env, |mut c| async move { c.commit_offsets(map).await })
+    }
+
+    /// Commits the positions of every assigned partition, with `delivered` (the next offset
+    /// JavaScript has not delivered, per partition holding undelivered records) in their place.
+    #[napi(catch_unwind)]
+    pub fn commit_positions_except<'env>(
+        &self,
+        env: &'env Env,
+        delivered: Vec<JsOffset>,
+    ) -> napi::Result<PromiseRaw<'env, ()>> {
+        let map = offset_map(delivered)?;
+        self.with(
+            env,
+            |mut c| async move { c.commit_positions_except(map).await },
+        )
     }
 
     /// Makes the next poll return records of the partition from `offset`. With a group
@@ -384,4 +394,15 @@ impl NativeConsumer {
             }
         })
     }
+}
+
+/// Offsets from JavaScript, checked, by partition.
+fn offset_map(offsets: Vec<JsOffset>) -> napi::Result<BTreeMap<TopicPartition, OffsetAndMetadata>> {
+    let mut map = BTreeMap::new();
+    for o in offsets {
+        let mut om = OffsetAndMetadata::new(offset_of(&o.offset, "a committed offset")?);
+        om.metadata = o.metadata;
+        map.insert(TopicPartition::new(o.topic, o.partition), om);
+    }
+    Ok(map)
 }

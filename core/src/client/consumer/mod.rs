@@ -551,7 +551,22 @@ impl Consumer {
 
     /// Commits the current positions of every assigned partition and waits.
     pub async fn commit_sync(&mut self) -> ClientResult<()> {
-        let offsets = self.positions_of(&self.assignment());
+        self.commit_positions_except(BTreeMap::new()).await
+    }
+
+    /// Commits the positions of every assigned partition, with `delivered` in place of the
+    /// positions of its partitions, and waits. For a binding that hands a poll's records on
+    /// itself (Node's kafkajs-shaped delivery): what it has not delivered yet is not committed.
+    pub async fn commit_positions_except(
+        &mut self,
+        delivered: BTreeMap<TopicPartition, OffsetAndMetadata>,
+    ) -> ClientResult<()> {
+        let mut offsets = self.positions_of(&self.assignment());
+        offsets.extend(
+            delivered
+                .into_iter()
+                .filter(|(tp, _)| self.fetcher.cursor.is_assigned(tp)),
+        );
         self.commit_offsets(offsets).await
     }
 
