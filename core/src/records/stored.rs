@@ -72,7 +72,8 @@ pub fn encode_batch(records: &[SimpleRecord], compression: Compression) -> Resul
         );
     }
     let batch = builder.build(ProducerFields::NONE)?;
-    Ok(BytesMut::from(&batch[..]))
+    // The builder owns the only handle: this takes the buffer over without a copy.
+    Ok(BytesMut::from(batch))
 }
 
 /// The codec of a `kafka-protocol` compression setting.
