@@ -8,6 +8,9 @@ use kafka_protocol::messages::leave_group_request::MemberIdentity;
 use kafka_protocol::messages::offset_commit_request::{
     OffsetCommitRequestPartition, OffsetCommitRequestTopic,
 };
+use kafka_protocol::messages::offset_delete_request::{
+    OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
+};
 use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::*;
@@ -219,11 +222,22 @@ async fn an_expired_member_is_removed_and_the_rest_rebalance() {
     assert_eq!(jb.leader.as_str(), b, "a was dropped, b leads");
     assert_eq!(f.gc.heartbeat(heartbeat(&a, 1)).error_code, 25);
     f.gc.sync_group(sync(&b, 2, &[(&b, b"y")])).await;
-    // b goes silent past its session timeout: the group empties, and with no committed
-    // offsets it is forgotten (Kafka turns such a group Dead).
+    // b goes silent past its session timeout: the group empties. It stays, Empty, until the
+    // next offsets.retention.check.interval.ms (600 s) finds it without committed offsets
+    // and forgets it (Kafka turns such a group Dead then).
     f.clock.advance(10_001);
     f.gc.tick();
     assert_eq!(f.gc.heartbeat(heartbeat(&b, 2)).error_code, 25);
+    let listed = f.gc.list_groups(ListGroupsRequest::default()).groups;
+    assert_eq!(
+        listed
+            .iter()
+            .map(|g| (g.group_id.as_str(), g.group_state.as_str()))
+            .collect::<Vec<_>>(),
+        [("g", "Empty")]
+    );
+    f.clock.advance(600_000);
+    f.gc.tick();
     assert!(f
         .gc
         .list_groups(ListGroupsRequest::default())
@@ -454,6 +468,139 @@ async fn a_returning_static_member_takes_its_place_without_a_rebalance() {
     let sb = f.gc.sync_group(sync(&new_b, generation, &[])).await;
     assert_eq!(&sb.assignment[..], b"B");
     assert_eq!(f.gc.heartbeat(heartbeat(&a, generation)).error_code, 0);
+}
+
+/// A stable static group of host-a (leader, assignment "A") and host-b ("B"), at generation 2.
+async fn stable_static_pair(gc: &GroupCoordinator) -> (String, String, i32) {
+    let first = gc.join_group(join("", Some("host-a")), 9, client()).await;
+    let a = first.member_id.to_string();
+    gc.sync_group(sync(&a, 1, &[(&a, b"A")])).await;
+    let gc2 = gc.clone();
+    let follower =
+        tokio::spawn(async move { gc2.join_group(join("", Some("host-b")), 9, client()).await });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let leader = gc.join_group(join(&a, Some("host-a")), 9, client()).await;
+    let b = follower.await.unwrap().member_id.to_string();
+    let generation = leader.generation_id;
+    let gc2 = gc.clone();
+    let b2 = b.clone();
+    let sb = tokio::spawn(async move { gc2.sync_group(sync(&b2, generation, &[])).await });
+    gc.sync_group(sync(&a, generation, &[(&a, b"A"), (&b, b"B")]))
+        .await;
+    assert_eq!(&sb.await.unwrap().assignment[..], b"B");
+    (a, b, generation)
+}
+
+/// Issue 15 item 7: the static leader restarting over JoinGroup v5 (librdkafka's version)
+/// gets the members (v5 has no skip_assignment), and its SyncGroup in the Stable group
+/// answers its old assignment: no rebalance, the follower is undisturbed.
+#[tokio::test]
+async fn a_returning_static_leader_of_v5_keeps_the_group_stable() {
+    let f = fixture();
+    let (a, b, generation) = stable_static_pair(&f.gc).await;
+    let back = f.gc.join_group(join("", Some("host-a")), 5, client()).await;
+    assert_eq!(back.error_code, 0);
+    assert_eq!(back.generation_id, generation, "no rebalance");
+    let new_a = back.member_id.to_string();
+    assert_ne!(new_a, a);
+    assert_eq!(back.leader.as_str(), new_a, "still the leader");
+    assert_eq!(back.members.len(), 2, "the leader gets the current members");
+    assert!(!back.skip_assignment, "v5 carries no skip_assignment");
+    // The leader computes an assignment and sends it; the Stable group keeps the old one.
+    let sa =
+        f.gc.sync_group(sync(&new_a, generation, &[(&new_a, b"X"), (&b, b"Y")]))
+            .await;
+    assert_eq!((sa.error_code, &sa.assignment[..]), (0, &b"A"[..]));
+    assert_eq!(f.gc.heartbeat(heartbeat(&b, generation)).error_code, 0);
+    let sb = f.gc.sync_group(sync(&b, generation, &[])).await;
+    assert_eq!(&sb.assignment[..], b"B");
+}
+
+/// Issue 15 item 1: a known member re-sending JoinGroup with unchanged protocols (its
+/// response was lost) gets the current generation, in Stable (follower) and while the group
+/// completes a rebalance; changed protocols, or the leader in Stable, start a rebalance.
+#[tokio::test]
+async fn a_rejoin_with_unchanged_metadata_gets_the_current_generation() {
+    let f = fixture();
+    let (a, b, generation) = stable_static_pair(&f.gc).await;
+    let again = f.gc.join_group(join(&b, Some("host-b")), 9, client()).await;
+    assert_eq!(
+        (again.error_code, again.generation_id),
+        (0, generation),
+        "a follower's rejoin in Stable: same generation"
+    );
+    assert!(again.members.is_empty());
+    assert_eq!(again.leader.as_str(), a);
+    assert_eq!(f.gc.heartbeat(heartbeat(&a, generation)).error_code, 0);
+    let sb = f.gc.sync_group(sync(&b, generation, &[])).await;
+    assert_eq!(&sb.assignment[..], b"B");
+
+    // The follower's metadata changes: that is a request for a rebalance.
+    let mut changed = join(&b, Some("host-b"));
+    changed.protocols[0].metadata = Bytes::from_static(&[0, 0, 0, 0, 0, 1, 0, 1, b'u', 0, 0, 0, 0]);
+    let gc = f.gc.clone();
+    let jb = tokio::spawn(async move { gc.join_group(changed, 9, client()).await });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(f.gc.heartbeat(heartbeat(&a, generation)).error_code, 27);
+    let ja = f.gc.join_group(join(&a, Some("host-a")), 9, client()).await;
+    let next = ja.generation_id;
+    assert_eq!(
+        (next, jb.await.unwrap().generation_id),
+        (generation + 1, next)
+    );
+
+    // CompletingRebalance (the leader has not synced yet): the follower's lost response is
+    // answered again with the same generation, and the leader's too (with the members).
+    let mut changed = join(&b, Some("host-b"));
+    changed.protocols[0].metadata = Bytes::from_static(&[0, 0, 0, 0, 0, 1, 0, 1, b'u', 0, 0, 0, 0]);
+    let again = f.gc.join_group(changed, 9, client()).await;
+    assert_eq!((again.error_code, again.generation_id), (0, next));
+    let again = f.gc.join_group(join(&a, Some("host-a")), 9, client()).await;
+    assert_eq!(
+        (again.error_code, again.generation_id, again.members.len()),
+        (0, next, 2)
+    );
+    f.gc.sync_group(sync(&a, next, &[(&a, b"A"), (&b, b"B")]))
+        .await;
+    assert_eq!(f.gc.heartbeat(heartbeat(&b, next)).error_code, 0);
+
+    // The leader re-joining a Stable group asks for a rebalance (that is how a leader reacts
+    // to a metadata change), as in Kafka.
+    let gc = f.gc.clone();
+    let ja =
+        tokio::spawn(async move { gc.join_group(join(&a, Some("host-a")), 9, client()).await });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(f.gc.heartbeat(heartbeat(&b, next)).error_code, 27);
+    let mut changed = join(&b, Some("host-b"));
+    changed.protocols[0].metadata = Bytes::from_static(&[0, 0, 0, 0, 0, 1, 0, 1, b'u', 0, 0, 0, 0]);
+    f.gc.join_group(changed, 9, client()).await;
+    assert_eq!(ja.await.unwrap().generation_id, next + 1);
+}
+
+/// Issue 15 item 2: deleting an Empty group's last committed offset leaves the group (Empty)
+/// until the retention check forgets it, so it can still be deleted by name.
+#[tokio::test]
+async fn an_empty_group_stays_after_its_last_offset_is_deleted() {
+    let f = fixture();
+    let resp = f.gc.offset_commit(commit("", -1, 7, "m")).finish().await;
+    assert_eq!(resp.topics[0].partitions[0].error_code, 0);
+    let deleted = f.gc.offset_delete(
+        OffsetDeleteRequest::default()
+            .with_group_id(GroupId(s("g")))
+            .with_topics(vec![OffsetDeleteRequestTopic::default()
+                .with_name(TopicName(s("t")))
+                .with_partitions(vec![
+                    OffsetDeleteRequestPartition::default().with_partition_index(1)
+                ])]),
+    );
+    assert_eq!(deleted.error_code, 0);
+    f.clock.advance(1_000);
+    f.gc.tick();
+    let listed = f.gc.list_groups(ListGroupsRequest::default()).groups;
+    assert_eq!(listed.len(), 1, "the group is kept, Empty");
+    let gone =
+        f.gc.delete_groups(DeleteGroupsRequest::default().with_groups_names(vec![GroupId(s("g"))]));
+    assert_eq!(gone.results[0].error_code, 0, "DeleteGroups finds it");
 }
 
 /// Issue 13 item 10: member ids handed out by MEMBER_ID_REQUIRED count against

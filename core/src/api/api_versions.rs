@@ -1,20 +1,75 @@
-//! ApiVersions (v0–4): the version table, and the v0 fallback for versions strom does not know.
+//! ApiVersions (v0–4): the version table, the feature flags strom implements, and the v0
+//! fallback for versions strom does not know.
 //!
-//! The v3+ response leaves every tagged field at its default (no supported or finalized
-//! features, epoch -1, zk_migration_ready false), so `kafka-protocol` writes an empty tagged
-//! section. Old librdkafka (2.0.2, Debian's kcat) parses that; it is what a Kafka broker
-//! without feature flags sends.
+//! Features (KIP-584) are advertised exactly as far as strom implements them: only
+//! `metadata.version`, at 3.3-IV3 (level 7), the lowest level a Kafka 4 cluster runs at,
+//! since strom has none of what higher levels bring to clients (eligible leader replicas,
+//! SCRAM, delegation tokens, directory assignment). The features whose level 0 means "not
+//! enabled" (`group.version`, `transaction.version`, `kraft.version`, `share.version`,
+//! `streams.version`) are left out: their absence is what a client reads as level 0, the
+//! truth for strom. As in Kafka, a v3 answer omits supported features whose minimum is 0
+//! (older clients cannot parse them, KAFKA-17492) and finalized levels of 0 are never listed.
 
 use crate::protocol::versions;
-use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::api_versions_response::{
+    ApiVersion, FinalizedFeatureKey, SupportedFeatureKey,
+};
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest, ApiVersionsResponse, ResponseKind};
+use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
 
-pub(super) fn handle(_req: ApiVersionsRequest) -> ResponseKind {
+/// A feature strom implements: its name, supported range and finalized level.
+struct Feature {
+    name: &'static str,
+    min: i16,
+    max: i16,
+    finalized: i16,
+}
+
+/// Every feature strom advertises (see the module's doc for why only these).
+const FEATURES: &[Feature] = &[Feature {
+    name: "metadata.version",
+    min: 7,
+    max: 7,
+    finalized: 7,
+}];
+
+/// strom's features never change while it runs, so their epoch never moves.
+const FINALIZED_FEATURES_EPOCH: i64 = 0;
+
+pub(super) fn handle(version: i16, _req: ApiVersionsRequest) -> ResponseKind {
     // Kafka checks client_software_name/version against a pattern and answers INVALID_REQUEST
     // on a mismatch; strom accepts any, they are only labels.
+    let response = ApiVersionsResponse::default().with_api_keys(versions::api_versions());
+    // Features are tagged fields of v3+.
+    if version < 3 {
+        return ResponseKind::ApiVersions(response);
+    }
+    let supported = FEATURES
+        .iter()
+        .filter(|f| version >= 4 || f.min > 0)
+        .map(|f| {
+            SupportedFeatureKey::default()
+                .with_name(StrBytes::from_static_str(f.name))
+                .with_min_version(f.min)
+                .with_max_version(f.max)
+        })
+        .collect();
+    let finalized = FEATURES
+        .iter()
+        .filter(|f| f.finalized != 0)
+        .map(|f| {
+            FinalizedFeatureKey::default()
+                .with_name(StrBytes::from_static_str(f.name))
+                .with_min_version_level(f.finalized)
+                .with_max_version_level(f.finalized)
+        })
+        .collect();
     ResponseKind::ApiVersions(
-        ApiVersionsResponse::default().with_api_keys(versions::api_versions()),
+        response
+            .with_supported_features(supported)
+            .with_finalized_features_epoch(FINALIZED_FEATURES_EPOCH)
+            .with_finalized_features(finalized),
     )
 }
 

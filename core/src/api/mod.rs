@@ -159,7 +159,7 @@ async fn answer(
     client: ClientInfo,
 ) -> Result<Reply, ProtocolError> {
     let reply = match request {
-        RequestKind::ApiVersions(req) => Reply::Now(api_versions::handle(req)),
+        RequestKind::ApiVersions(req) => Reply::Now(api_versions::handle(version, req)),
         RequestKind::Metadata(req) => metadata::handle(ctx, version, req).await,
         RequestKind::Produce(req) => produce::handle(ctx, version, req).await,
         RequestKind::Fetch(req) => fetch::handle(ctx, version, req),

@@ -28,6 +28,7 @@ pub const NAMES: &[&str] = &[
     "metrics.listener",
     "num.partitions",
     "offset.metadata.max.bytes",
+    "offsets.retention.check.interval.ms",
     "offsets.retention.minutes",
     "queued.max.request.bytes",
     "socket.request.max.bytes",
@@ -172,6 +173,11 @@ fn typed(layers: &Layers) -> Result<Settings> {
             1,
         )?
         .saturating_mul(60_000),
+        offsets_retention_check_interval_ms: int(
+            "offsets.retention.check.interval.ms",
+            defaults.offsets_retention_check_interval_ms,
+            1,
+        )?,
         offset_metadata_max_bytes: to_usize(int(
             "offset.metadata.max.bytes",
             defaults.offset_metadata_max_bytes as i64,

@@ -20,8 +20,34 @@ fn s(v: &str) -> StrBytes {
     StrBytes::from_string(v.to_string())
 }
 
-/// Kafka's `CoordinatorType.GROUP`.
+/// Kafka's `CoordinatorType`s.
 const KEY_TYPE_GROUP: i8 = 0;
+const KEY_TYPE_TRANSACTION: i8 = 1;
+const KEY_TYPE_SHARE: i8 = 2;
+
+/// The error (and message) FindCoordinator answers for a key type. strom has no transaction
+/// coordinator yet. The retriable COORDINATOR_NOT_AVAILABLE made `initTransactions()` and its
+/// peers retry for minutes; of the non-retriable errors, TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+/// (the broker refuses transactional ids) is the one that every client raises at once: Java
+/// and kafkajs fail on any non-retriable error, but librdkafka keeps querying on every other
+/// one until its timeout. librdkafka shows the message; Java names the error only.
+fn coordinator_answer(key_type: i8) -> (i16, Option<&'static str>) {
+    match key_type {
+        KEY_TYPE_GROUP => (0, None),
+        KEY_TYPE_TRANSACTION => (
+            ResponseError::TransactionalIdAuthorizationFailed.code(),
+            Some("strom does not support transactions yet: there is no transaction coordinator"),
+        ),
+        KEY_TYPE_SHARE => (
+            ResponseError::UnsupportedVersion.code(),
+            Some("strom does not support share groups"),
+        ),
+        _ => (
+            ResponseError::InvalidRequest.code(),
+            Some("unknown coordinator key type"),
+        ),
+    }
+}
 
 impl GroupCoordinator {
     /// This node coordinates every group. Transactions are not supported, so transaction
@@ -34,12 +60,10 @@ impl GroupCoordinator {
         host: &str,
         port: i32,
     ) -> FindCoordinatorResponse {
-        let code = if req.key_type == KEY_TYPE_GROUP {
-            0
-        } else {
-            ResponseError::CoordinatorNotAvailable.code()
-        };
+        let (code, message) = coordinator_answer(req.key_type);
         let ok = code == 0;
+        // v0 has no error message.
+        let message = message.filter(|_| version >= 1).map(s);
         if version >= 4 {
             let coordinators = req
                 .coordinator_keys
@@ -51,14 +75,14 @@ impl GroupCoordinator {
                         .with_host(s(if ok { host } else { "" }))
                         .with_port(if ok { port } else { -1 })
                         .with_error_code(code)
-                        .with_error_message(None)
+                        .with_error_message(message.clone())
                 })
                 .collect();
             return FindCoordinatorResponse::default().with_coordinators(coordinators);
         }
         FindCoordinatorResponse::default()
             .with_error_code(code)
-            .with_error_message(None)
+            .with_error_message(message)
             .with_node_id(BrokerId(if ok { node_id } else { -1 }))
             .with_host(s(if ok { host } else { "" }))
             .with_port(if ok { port } else { -1 })

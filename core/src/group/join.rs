@@ -126,6 +126,9 @@ impl Inner {
         if g.member(&id).is_none() && g.size_with_pending() >= self.config.max_size {
             return Err(refuse(ResponseError::GroupMaxSizeReached, &id));
         }
+        if let Some(response) = current_generation_for(g, &id, &spec, now) {
+            return Ok(answered_now(response));
+        }
         let rx = upsert_member(g, id, spec, now);
         if g.state != GroupState::PreparingRebalance {
             self.prepare_rebalance(g, now);
@@ -217,7 +220,11 @@ impl Inner {
             return Joiner::Member(new_id);
         };
         fail_waiters(&mut m, ResponseError::FencedInstanceId);
-        if g.state == GroupState::Stable && (!was_leader || spec.version >= 9) {
+        // Kafka keeps a Stable group stable for every JoinGroup version that carries an
+        // instance id (v5+): a returning leader of v5–v8 gets the current members, computes
+        // an assignment, and its SyncGroup (the group being Stable) answers the assignment it
+        // already had.
+        if g.state == GroupState::Stable {
             if let Some(response) = self.static_rejoin(g, m, &new_id, spec, was_leader, now) {
                 return Joiner::Answered(response);
             }
@@ -269,7 +276,8 @@ impl Inner {
                 .with_protocol_name(Some(s(&protocol)))
                 .with_leader(s(g.leader.as_deref().unwrap_or_default()))
                 .with_member_id(s(new_id))
-                .with_skip_assignment(was_leader)
+                // Only v9+ responses carry the flag (and only they may set it).
+                .with_skip_assignment(was_leader && spec.version >= 9)
                 .with_members(members),
         )
     }
@@ -316,6 +324,45 @@ fn known_member(g: &mut Group, spec: &JoinSpec) -> Result<String, Refused> {
         return Err(refuse(ResponseError::UnknownMemberId, id));
     }
     Ok(id.clone())
+}
+
+/// A known member re-sending JoinGroup with the protocols it already has (a client whose
+/// JoinGroup response was lost) gets the current generation instead of a new rebalance, as
+/// Kafka answers it: while the group completes a rebalance, and while it is Stable for a
+/// follower (a leader's re-join, or changed protocols, still rebalance: that is how a
+/// client asks for one).
+fn current_generation_for(
+    g: &mut Group,
+    id: &str,
+    spec: &JoinSpec,
+    now: i64,
+) -> Option<JoinGroupResponse> {
+    let is_leader = g.leader.as_deref() == Some(id);
+    let answers = match g.state {
+        GroupState::CompletingRebalance => true,
+        GroupState::Stable => !is_leader,
+        _ => false,
+    };
+    let member = g.member_mut(id)?;
+    if !answers || member.protocols != spec.protocols {
+        return None;
+    }
+    member.last_heartbeat_ms = now;
+    let protocol = g.protocol.clone().unwrap_or_default();
+    let members = if is_leader {
+        roster(g, &protocol)
+    } else {
+        Vec::new()
+    };
+    Some(
+        JoinGroupResponse::default()
+            .with_generation_id(g.generation)
+            .with_protocol_type(g.protocol_type.as_deref().map(s))
+            .with_protocol_name(Some(s(&protocol)))
+            .with_leader(s(g.leader.as_deref().unwrap_or_default()))
+            .with_member_id(s(id))
+            .with_members(members),
+    )
 }
 
 /// Adds the member, or updates a known one (answering its earlier join, if one waits); its

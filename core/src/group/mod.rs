@@ -36,6 +36,10 @@ pub struct GroupConfig {
     pub max_session_timeout_ms: i32,
     /// `offsets.retention.minutes`, in milliseconds.
     pub offsets_retention_ms: i64,
+    /// `offsets.retention.check.interval.ms`: how often expired offsets are removed and
+    /// Empty groups without offsets forgotten. Until then such a group stays (Empty), as in
+    /// Kafka, so deleting its last offset does not make the group vanish under a tool.
+    pub offsets_retention_check_interval_ms: i64,
     /// `offset.metadata.max.bytes`
     pub offset_metadata_max_bytes: usize,
     /// `group.max.size`: members plus member ids handed out and not joined yet. Kafka's
@@ -54,6 +58,7 @@ impl Default for GroupConfig {
             min_session_timeout_ms: 6_000,
             max_session_timeout_ms: 1_800_000,
             offsets_retention_ms: 7 * 24 * 60 * 60 * 1000,
+            offsets_retention_check_interval_ms: 600_000,
             offset_metadata_max_bytes: 4096,
             max_size: 10_000,
             max_pending_bytes: MAX_PENDING_BYTES,
@@ -93,6 +98,8 @@ pub(crate) struct Inner {
     pub(crate) store: OffsetStore,
     /// Bytes taken by pending members of all groups (see [`MAX_PENDING_BYTES`]).
     pub(crate) pending_bytes: Arc<std::sync::atomic::AtomicUsize>,
+    /// When [`GroupCoordinator::tick`] next expires offsets and forgets empty groups.
+    pub(crate) next_cleanup_ms: std::sync::atomic::AtomicI64,
 }
 
 impl GroupCoordinator {
@@ -149,11 +156,14 @@ impl GroupCoordinator {
         Ok(GroupCoordinator {
             inner: Arc::new(Inner {
                 broker,
-                config,
                 clock,
                 groups: Mutex::new(groups),
                 store,
                 pending_bytes: Arc::default(),
+                next_cleanup_ms: std::sync::atomic::AtomicI64::new(
+                    now.saturating_add(config.offsets_retention_check_interval_ms),
+                ),
+                config,
             }),
         })
     }
@@ -166,36 +176,48 @@ impl GroupCoordinator {
             self.inner.expire_members(g, now);
             self.inner.try_complete_join(g, now);
         }
-        // Empty groups with no offsets left are forgotten; old offsets of empty groups expire.
+        let next = &self.inner.next_cleanup_ms;
+        if now < next.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        let interval = self.inner.config.offsets_retention_check_interval_ms;
+        next.store(
+            now.saturating_add(interval),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        // Old offsets of empty groups expire; Empty groups with no offsets left are then
+        // forgotten, with a tombstone so that a restart does not bring them back.
         let retention = self.inner.config.offsets_retention_ms;
-        let mut expired: Vec<(String, String, i32)> = Vec::new();
+        let mut changes: Vec<(StoreKey, Option<StoreValue>)> = Vec::new();
         for g in groups.values_mut() {
             if g.state == GroupState::Empty && now.saturating_sub(g.empty_since_ms) > retention {
-                for (t, p) in std::mem::take(&mut g.offsets).into_keys() {
-                    expired.push((g.id.clone(), t, p));
+                for (topic, partition) in std::mem::take(&mut g.offsets).into_keys() {
+                    let group = g.id.clone();
+                    let key = StoreKey::Offset {
+                        group,
+                        topic,
+                        partition,
+                    };
+                    changes.push((key, None));
                 }
             }
         }
         groups.retain(|_, g| {
-            !(g.state == GroupState::Empty && g.offsets.is_empty() && g.pending.is_empty())
+            let forget =
+                g.state == GroupState::Empty && g.offsets.is_empty() && g.pending.is_empty();
+            if forget {
+                let group = g.id.clone();
+                changes.push((StoreKey::Group { group }, None));
+            }
+            !forget
         });
         drop(groups);
-        if !expired.is_empty() {
-            let changes: Vec<_> = expired
-                .into_iter()
-                .map(|(group, topic, partition)| {
-                    (
-                        StoreKey::Offset {
-                            group,
-                            topic,
-                            partition,
-                        },
-                        None,
-                    )
-                })
-                .collect();
+        if !changes.is_empty() {
             if let Err(e) = self.inner.store.append(&changes, now) {
-                tracing::warn!("could not record expired offsets: {}", log_safe::escape(&e));
+                tracing::warn!(
+                    "could not record expired offsets and groups: {}",
+                    log_safe::escape(&e)
+                );
             }
         }
     }
