@@ -73,6 +73,13 @@ if [ "$(cat "$node_stamp" 2>/dev/null)" != "$node_lock_sum" ]; then
   echo "$node_lock_sum" >"$node_stamp"
 fi
 
+# Apache Kafka 4.1's own tools (tests/clients/test_kafka4.py): jars from Maven Central through
+# ../shared/peers/kafka-peer.sh (cached in ~/.cache/strom-peers); needs java and mvn.
+echo "== Apache Kafka tools (kafka-peer.sh classpath)"
+KAFKA_PEER=${KAFKA_PEER:-$(cd .. && pwd)/shared/peers/kafka-peer.sh}
+export KAFKA_PEER
+bash "$KAFKA_PEER" classpath
+
 # C ABI (bindings/c): C and C++ programs built against include/strom.h with -Werror and run
 # under AddressSanitizer (installs gcc/g++ when missing; kcat, installed above, reads back).
 echo "== C ABI tests (tests/c)"

@@ -43,6 +43,8 @@ class StromServer:
         self._runs = 0
         self._stderr_path: Path | None = None
         self._reader: threading.Thread | None = None
+        # More `strom serve` flags for every start (e.g. `--advertised-listener` of a proxy).
+        self.extra_args: list[str] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -59,7 +61,8 @@ class StromServer:
         stderr = open(self._stderr_path, "wb")
         env = dict(os.environ)
         env.setdefault("STROM_LOG", "info")
-        cmd = [str(self.binary), "serve", "--listen", listen, "--data-dir", str(self.data_dir)]
+        cmd = [str(self.binary), "serve", "--listen", listen, "--data-dir", str(self.data_dir),
+               *self.extra_args]
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr, env=env
         )

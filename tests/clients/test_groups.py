@@ -695,3 +695,42 @@ def test_delete_groups_and_offsets(strom, bootstrap, members):
         assert kp_group_offsets(bootstrap, g) == {}, f"{g} deleted through {CLIENT_NAMES[c]} still has offsets"
     assert listed.get(live_group) == "stable"
     assert {p: o for p, (o, _m) in kp_group_offsets(bootstrap, live_group)[topic].items()} == {0: 5, 1: 5}
+
+
+@pytest.mark.timeout(240)
+def test_static_leader_restart_does_not_rebalance(strom, bootstrap, members):
+    """Issue 15 item 7: the static member that leads the group restarts and rejoins with an
+    empty member id over JoinGroup v5 (librdkafka's version, which has no skip_assignment).
+    Kafka keeps the Stable group stable for every version that carries an instance id: the
+    leader gets the current members, and its SyncGroup answers its old assignment; the other
+    member sees no revoke."""
+    partitions = 4
+    session_ms = 10000
+    topic = unique_topic("grp-static-leader")
+    group = unique_topic("g")
+    ck_create_topic(bootstrap, topic, partitions)
+    leader = members("ck", group, topic, "la", instance_id="inst-a", session_timeout_ms=session_ms)
+    wait_for_split(strom, bootstrap, group, topic, [leader], partitions, timeout=60)
+    follower = members("kp", group, topic, "lb", instance_id="inst-b", session_timeout_ms=session_ms)
+    wait_for_split(strom, bootstrap, group, topic, [leader, follower], partitions, timeout=60)
+    time.sleep(2)  # settled: both heartbeating in the same generation
+    follower_assignments = follower.assign_no
+    old_parts = leader.current_assignment()
+
+    leader.kill9()
+    t_kill = time.monotonic()
+    again = members("ck", group, topic, "la2", instance_id="inst-a", session_timeout_ms=session_ms)
+    wait_until(lambda: again.current_assignment(), 30, "the restarted static leader to be assigned",
+               lambda: details(strom, [follower, again]))
+    assert again.current_assignment() == old_parts, (
+        f"restarted static leader got {again.current_assignment()}, its instance had {old_parts}")
+    time.sleep(max(0.0, t_kill + session_ms / 1000 + 4 - time.monotonic()))
+    with follower.lock:
+        events = [e for t, e in follower.events if t > t_kill and e.get("ev") in ("revoked", "assigned")]
+    assert follower.assign_no == follower_assignments and not events, (
+        f"the follower was rebalanced when the static leader came back: {events}\n"
+        + details(strom, [follower, again]))
+    d = ck_describe_groups(bootstrap, [group])[group]
+    assert d["state"] == "stable", d
+    got = {m["instance_id"]: m["partitions"].get(topic) for m in d["members"]}
+    assert got == {"inst-a": old_parts, "inst-b": follower.current_assignment()}, d

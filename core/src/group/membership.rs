@@ -253,6 +253,13 @@ impl Inner {
             g.leader = g.members.values().next().map(|m| m.id.clone());
         }
         g.state = GroupState::CompletingRebalance;
+        // Kafka logs each new generation too; operators (and tests) count rebalances by it.
+        tracing::info!(
+            group = %log_safe::escape(&g.id),
+            generation = g.generation,
+            members = g.members.len(),
+            "group rebalanced: new generation"
+        );
         let protocol = g.protocol.clone().unwrap_or_default();
         let leader = g.leader.clone().unwrap_or_default();
         let roster = roster(g, &protocol);

@@ -162,6 +162,19 @@ async function main () {
     },
     async describeCluster () {
       return admin.describeCluster()
+    },
+    // Starts a transaction on a transactional producer of its own (then aborts it, should it
+    // ever start); what a broker without transactions must refuse at once.
+    async transaction (step) {
+      const p = kafka.producer({ transactionalId: step.transactionalId, idempotent: true, maxInFlightRequests: 1 })
+      await p.connect()
+      try {
+        const txn = await p.transaction()
+        await txn.abort()
+        return true
+      } finally {
+        await p.disconnect()
+      }
     }
   }
 
