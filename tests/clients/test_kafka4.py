@@ -138,3 +138,93 @@ def test_kafka_features_describe_lists_what_strom_implements(bootstrap):
     lines = [line for line in out.splitlines() if line.startswith("Feature:")]
     assert lines == ["Feature: metadata.version\tSupportedMinVersion: 3.3-IV3\t"
                      "SupportedMaxVersion: 3.3-IV3\tFinalizedVersionLevel: 3.3-IV3\tEpoch: 0"], out
+
+
+def test_authorized_operations_are_every_operation_without_an_authorizer(bootstrap):
+    """Item 8: asked for authorized operations (DescribeTopicPartitions/Metadata, DescribeCluster,
+    DescribeGroups), Kafka without an authorizer answers every operation of the resource type."""
+    from confluent_kafka import TopicCollection
+    from confluent_kafka.admin import AdminClient
+
+    topic = unique_topic("k4-ops")
+    group = unique_topic("g")
+    ck_create_topic(bootstrap, topic, 1)
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    names = lambda ops: sorted(o.name for o in ops)  # noqa: E731
+    t = admin.describe_topics(TopicCollection([topic]), include_authorized_operations=True)[topic].result()
+    assert names(t.authorized_operations) == ["ALTER", "ALTER_CONFIGS", "CREATE", "DELETE", "DESCRIBE",
+                                              "DESCRIBE_CONFIGS", "READ", "WRITE"]
+    c = admin.describe_cluster(include_authorized_operations=True).result()
+    assert names(c.authorized_operations) == ["ALTER", "ALTER_CONFIGS", "CLUSTER_ACTION", "CREATE", "DESCRIBE",
+                                              "DESCRIBE_CONFIGS", "IDEMPOTENT_WRITE"]
+    consumer = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    consumer.commit(offsets=[ck.TopicPartition(topic, 0, 0)], asynchronous=False)
+    consumer.close()
+    g = admin.describe_consumer_groups([group], include_authorized_operations=True)[group].result()
+    assert names(g.authorized_operations) == ["ALTER_CONFIGS", "DELETE", "DESCRIBE", "DESCRIBE_CONFIGS", "READ"]
+    # Not asked: none (librdkafka reports None).
+    t = admin.describe_topics(TopicCollection([topic]))[topic].result()
+    assert not t.authorized_operations
+
+
+def test_kafka_log_dirs_describes_the_data_directory(strom, bootstrap):
+    """DescribeLogDirs: `kafka-log-dirs --describe` lists strom's data directory with the size
+    on disk of each partition asked for."""
+    import json
+
+    topic = unique_topic("k4-logdirs")
+    ck_create_topic(bootstrap, topic, 2)
+    ck_produce(bootstrap, topic, [Msg(key=None, value="x" * 100, partition=i % 2) for i in range(10)])
+    out = kafka_tool("org.apache.kafka.tools.LogDirsCommand", "--bootstrap-server", bootstrap, "--describe",
+                     "--topic-list", topic)
+    doc = json.loads(next(line for line in out.splitlines() if line.startswith("{")))
+    [b] = doc["brokers"]
+    [d] = b["logDirs"]
+    assert (b["broker"], d["error"], d["logDir"]) == (1, None, str(strom.data_dir.resolve())), doc
+    sizes = {p["partition"]: p["size"] for p in d["partitions"]}
+    assert sorted(sizes) == [f"{topic}-0", f"{topic}-1"], doc
+    on_disk = {f"{topic}-{p}": sum(f.stat().st_size for f in (strom.data_dir / f"{topic}-{p}").glob("*.log"))
+               for p in (0, 1)}
+    assert sizes == on_disk and all(s > 500 for s in sizes.values()), (sizes, on_disk)
+
+
+def test_kafka_transactions_describe_producers(bootstrap):
+    """DescribeProducers: `kafka-transactions describe-producers` shows the idempotent producer
+    that wrote to a partition, with its epoch and last sequence (and no transaction)."""
+    topic = unique_topic("k4-producers")
+    ck_create_topic(bootstrap, topic, 1)
+    p = ck.Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True, "linger.ms": 0})
+    for i in range(5):
+        p.produce(topic, value=b"v", partition=0)
+        p.flush(10)  # one batch each: sequences 0..4
+    out = kafka_tool("org.apache.kafka.tools.TransactionsCommand", "--bootstrap-server", bootstrap,
+                     "describe-producers", "--topic", topic, "--partition", "0")
+    rows = [line.split() for line in out.splitlines() if line.strip()]
+    assert rows[0][:4] == ["ProducerId", "ProducerEpoch", "LatestCoordinatorEpoch", "LastSequence"], out
+    assert len(rows) == 2, out
+    producer_id, epoch, coordinator_epoch, last_sequence, last_timestamp, txn_start = rows[1]
+    assert (epoch, coordinator_epoch, last_sequence, txn_start) == ("0", "-1", "4", "None"), out
+    assert int(producer_id) >= 0 and abs(int(last_timestamp) / 1000 - time.time()) < 120, out
+
+
+def test_kafka_leader_election_and_reassignments_on_one_node(bootstrap):
+    """ElectLeaders and ListPartitionReassignments: on one node every partition already has
+    its preferred (and only) leader, so `kafka-leader-election` says no election is needed,
+    and `kafka-reassign-partitions --list` finds no reassignment; unknown partitions are
+    refused as Kafka refuses them."""
+    topic = unique_topic("k4-elect")
+    ck_create_topic(bootstrap, topic, 2)
+    tool = "org.apache.kafka.tools.LeaderElectionCommand"
+    for kind in ("preferred", "unclean"):
+        out = kafka_tool(tool, "--bootstrap-server", bootstrap, "--election-type", kind,
+                         "--topic", topic, "--partition", "1")
+        assert f"Valid replica already elected for partitions {topic}-1" in out, out
+    out = kafka_tool(tool, "--bootstrap-server", bootstrap, "--election-type", "preferred", "--all-topic-partitions")
+    assert "Error" not in out and "failed" not in out, out
+    with pytest.raises(AssertionError) as unknown:
+        kafka_tool(tool, "--bootstrap-server", bootstrap, "--election-type", "preferred",
+                   "--topic", topic, "--partition", "7")
+    assert "UnknownTopicOrPartitionException" in str(unknown.value), unknown.value
+    out = kafka_tool("org.apache.kafka.tools.reassign.ReassignPartitionsCommand", "--bootstrap-server", bootstrap,
+                     "--list")
+    assert "No partition reassignments found." in out, out

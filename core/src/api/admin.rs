@@ -2,7 +2,7 @@
 //! ordered phase, off the async workers where it writes the metadata log or a checkpoint.
 
 use super::{blocking, Context, Reply};
-use crate::broker::admin::{cluster, configs, producers, records, topics};
+use crate::broker::admin::{cluster, configs, leaders, log_dirs, producers, records, topics};
 use kafka_protocol::messages::*;
 
 pub async fn init_producer_id(ctx: &Context, req: InitProducerIdRequest) -> Reply {
@@ -72,5 +72,32 @@ pub async fn delete_records(ctx: &Context, req: DeleteRecordsRequest) -> Reply {
 pub fn offset_for_leader_epoch(ctx: &Context, req: OffsetForLeaderEpochRequest) -> Reply {
     Reply::Now(ResponseKind::OffsetForLeaderEpoch(
         records::offset_for_leader_epoch(&ctx.broker, req),
+    ))
+}
+
+// Both open partition logs that may be closed (sizes, producer state): off the async workers.
+pub async fn describe_log_dirs(ctx: &Context, req: DescribeLogDirsRequest) -> Reply {
+    let b = ctx.broker.clone();
+    blocking(move || ResponseKind::DescribeLogDirs(log_dirs::describe_log_dirs(&b, req))).await
+}
+
+pub async fn describe_producers(ctx: &Context, req: DescribeProducersRequest) -> Reply {
+    let b = ctx.broker.clone();
+    blocking(move || ResponseKind::DescribeProducers(producers::describe_producers(&b, req))).await
+}
+
+pub fn elect_leaders(ctx: &Context, req: ElectLeadersRequest) -> Reply {
+    Reply::Now(ResponseKind::ElectLeaders(leaders::elect_leaders(
+        &ctx.broker,
+        req,
+    )))
+}
+
+pub fn list_partition_reassignments(
+    ctx: &Context,
+    req: ListPartitionReassignmentsRequest,
+) -> Reply {
+    Reply::Now(ResponseKind::ListPartitionReassignments(
+        leaders::list_partition_reassignments(&ctx.broker, req),
     ))
 }

@@ -6,6 +6,7 @@
 //! first response already carries its partitions.
 
 use super::{off_thread, Context, Reply, NODE_ID};
+use crate::broker::admin::operations;
 use crate::broker::{topic_name, TopicDescription};
 use crate::error::Error;
 use crate::log_safe;
@@ -53,6 +54,15 @@ pub(super) async fn handle(ctx: &Context, version: i16, req: MetadataRequest) ->
             )
         }
     };
+    // v8+ may ask for the operations on each topic, and v8–v10 on the cluster.
+    let topic_operations = operations::when_asked(
+        version >= 8 && req.include_topic_authorized_operations,
+        operations::TOPIC,
+    );
+    let cluster_operations = operations::when_asked(
+        (8..=10).contains(&version) && req.include_cluster_authorized_operations,
+        operations::CLUSTER,
+    );
     let broker = ctx.broker.clone();
     // Auto-creation writes the metadata log, so the whole lookup runs off the async workers.
     let topics = off_thread(move || match wanted {
@@ -73,9 +83,12 @@ pub(super) async fn handle(ctx: &Context, version: i16, req: MetadataRequest) ->
             .collect(),
     })
     .await;
-    let Some(topics) = topics else {
+    let Some(mut topics) = topics else {
         return Reply::Close("metadata lookup failed".into());
     };
+    for t in topics.iter_mut().filter(|t| t.error_code == 0) {
+        t.topic_authorized_operations = topic_operations;
+    }
     Reply::Now(ResponseKind::Metadata(
         MetadataResponse::default()
             .with_brokers(vec![MetadataResponseBroker::default()
@@ -87,6 +100,7 @@ pub(super) async fn handle(ctx: &Context, version: i16, req: MetadataRequest) ->
                 ctx.broker.cluster_id().to_string(),
             )))
             .with_controller_id(BrokerId(NODE_ID))
+            .with_cluster_authorized_operations(cluster_operations)
             .with_topics(topics),
     ))
 }

@@ -149,6 +149,10 @@ fn api_key_of(request: &RequestKind) -> Option<ApiKey> {
         DescribeTopicPartitions,
         DeleteRecords,
         OffsetForLeaderEpoch,
+        DescribeLogDirs,
+        DescribeProducers,
+        ElectLeaders,
+        ListPartitionReassignments,
     )
 }
 
@@ -188,6 +192,12 @@ async fn answer(
         RequestKind::DescribeTopicPartitions(req) => admin::describe_topic_partitions(ctx, req),
         RequestKind::DeleteRecords(req) => admin::delete_records(ctx, req).await,
         RequestKind::OffsetForLeaderEpoch(req) => admin::offset_for_leader_epoch(ctx, req),
+        RequestKind::DescribeLogDirs(req) => admin::describe_log_dirs(ctx, req).await,
+        RequestKind::DescribeProducers(req) => admin::describe_producers(ctx, req).await,
+        RequestKind::ElectLeaders(req) => admin::elect_leaders(ctx, req),
+        RequestKind::ListPartitionReassignments(req) => {
+            admin::list_partition_reassignments(ctx, req)
+        }
         // Only APIs in the version table get this far.
         _ => {
             return Err(ProtocolError::Malformed {

@@ -3,6 +3,7 @@
 use super::state::GroupState;
 use super::store::StoreKey;
 use super::GroupCoordinator;
+use crate::broker::admin::operations;
 use crate::log_safe;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
@@ -146,7 +147,10 @@ impl GroupCoordinator {
             let mut d = DescribedGroup::default()
                 .with_group_id(id.clone())
                 .with_error_message(None)
-                .with_authorized_operations(i32::MIN);
+                .with_authorized_operations(operations::when_asked(
+                    version >= 3 && req.include_authorized_operations,
+                    operations::GROUP,
+                ));
             match groups.get(id.0.as_str()) {
                 None => {
                     d.group_state = s(GroupState::Dead.name());

@@ -31,6 +31,14 @@ pub struct ProducerEntry {
     pub recent: VecDeque<BatchMeta>,
     /// Wall-clock time of the last append, for expiration.
     pub last_append_ms: i64,
+    /// The max timestamp of the producer's last batch, as it sent it (DescribeProducers'
+    /// `last_timestamp`); -1 in snapshots written before it was kept.
+    #[serde(default = "no_timestamp")]
+    pub last_timestamp: i64,
+}
+
+fn no_timestamp() -> i64 {
+    -1
 }
 
 /// What to do with an incoming batch.
@@ -63,6 +71,7 @@ impl ProducerEntry {
             epoch,
             recent: VecDeque::new(),
             last_append_ms: now_ms,
+            last_timestamp: -1,
         }
     }
 
@@ -81,6 +90,12 @@ impl ProducerEntry {
             self.recent.pop_front();
         }
         self.last_append_ms = self.last_append_ms.max(now_ms);
+        self.last_timestamp = h.max_timestamp;
+    }
+
+    /// The last sequence number the producer wrote (-1 when none is kept).
+    pub fn last_sequence(&self) -> i32 {
+        self.recent.back().map_or(-1, |b| b.last_seq)
     }
 }
 
@@ -167,6 +182,11 @@ impl ProducerState {
 
     pub fn get(&self, producer_id: i64) -> Option<&ProducerEntry> {
         self.producers.get(&producer_id)
+    }
+
+    /// Every producer with state here, by producer id.
+    pub fn producers(&self) -> impl Iterator<Item = (i64, &ProducerEntry)> {
+        self.producers.iter().map(|(id, e)| (*id, e))
     }
 
     /// Decides whether `h` is appended, is a duplicate, or is refused.

@@ -1,7 +1,7 @@
 //! DescribeCluster: this node, the cluster id, and this node as the controller.
 
-use super::str;
 use super::topics::NODE_ID;
+use super::{operations, str};
 use crate::broker::Broker;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::describe_cluster_response::DescribeClusterBroker;
@@ -21,8 +21,10 @@ pub fn describe_cluster(
         .with_controller_id(BrokerId(NODE_ID))
         .with_error_message(None)
         .with_endpoint_type(req.endpoint_type)
-        // i32::MIN: "authorized operations were not requested / not computed".
-        .with_cluster_authorized_operations(i32::MIN);
+        .with_cluster_authorized_operations(operations::when_asked(
+            req.include_cluster_authorized_operations,
+            operations::CLUSTER,
+        ));
     if req.endpoint_type != ENDPOINT_BROKER {
         out.error_code = ResponseError::UnsupportedEndpointType.code();
         out.error_message = Some(str("only broker endpoints can be described"));

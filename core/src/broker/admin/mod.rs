@@ -1,10 +1,14 @@
 //! Admin request handlers: topics (create, delete, partitions, describe partitions), configs
-//! (describe, alter, incremental alter), cluster description, and record deletion with leader
-//! epoch queries. Each handler turns one decoded request into its response against the
+//! (describe, alter, incremental alter), cluster description, log dirs, producers, leader
+//! elections and reassignments, authorized operations, and record deletion with leader epoch
+//! queries. Each handler turns one decoded request into its response against the
 //! embedded [`Broker`](crate::Broker); errors become per-item Kafka error codes.
 
 pub mod cluster;
 pub mod configs;
+pub mod leaders;
+pub mod log_dirs;
+pub mod operations;
 pub mod producers;
 pub mod records;
 pub mod topics;

@@ -1,8 +1,15 @@
-//! InitProducerId for idempotent producers. Transactions are not supported yet.
+//! InitProducerId and DescribeProducers for idempotent producers. Transactions are not
+//! supported yet.
 
 use crate::broker::Broker;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse, ProducerId};
+use kafka_protocol::messages::describe_producers_response::{
+    PartitionResponse, ProducerState, TopicResponse,
+};
+use kafka_protocol::messages::{
+    DescribeProducersRequest, DescribeProducersResponse, InitProducerIdRequest,
+    InitProducerIdResponse, ProducerId,
+};
 
 pub fn init_producer_id(broker: &Broker, req: InitProducerIdRequest) -> InitProducerIdResponse {
     let out = InitProducerIdResponse::default()
@@ -23,4 +30,63 @@ pub fn init_producer_id(broker: &Broker, req: InitProducerIdRequest) -> InitProd
         Ok(id) => out.with_producer_id(ProducerId(id)).with_producer_epoch(0),
         Err(e) => out.with_error_code(e.kafka_code()),
     }
+}
+
+/// DescribeProducers (`kafka-transactions describe-producers`): the idempotent producers each
+/// partition keeps state for. strom has no transactions, so no coordinator epoch and no open
+/// transaction (-1 for both, Kafka's "none").
+pub fn describe_producers(
+    broker: &Broker,
+    req: DescribeProducersRequest,
+) -> DescribeProducersResponse {
+    let topics = req
+        .topics
+        .into_iter()
+        .map(|t| {
+            let known = broker.topic(t.name.as_str());
+            let partitions = t
+                .partition_indexes
+                .iter()
+                .map(|&p| {
+                    let out = PartitionResponse::default()
+                        .with_partition_index(p)
+                        .with_error_message(None);
+                    let log = match &known {
+                        Some(d) if (0..d.partitions).contains(&p) => broker.partition(&d.name, p),
+                        _ => {
+                            return out
+                                .with_error_code(ResponseError::UnknownTopicOrPartition.code())
+                        }
+                    };
+                    match log {
+                        Ok(log) => {
+                            let state = log.producer_state();
+                            let mut active: Vec<ProducerState> = state
+                                .producers()
+                                .map(|(id, e)| {
+                                    ProducerState::default()
+                                        .with_producer_id(ProducerId(id))
+                                        .with_producer_epoch(i32::from(e.epoch))
+                                        .with_last_sequence(e.last_sequence())
+                                        .with_last_timestamp(e.last_timestamp)
+                                        .with_coordinator_epoch(-1)
+                                        .with_current_txn_start_offset(-1)
+                                })
+                                .collect();
+                            active.sort_by_key(|s| s.producer_id.0);
+                            out.with_active_producers(active)
+                        }
+                        Err(e) => {
+                            let (code, message) = super::error_parts(&e);
+                            out.with_error_code(code).with_error_message(message)
+                        }
+                    }
+                })
+                .collect();
+            TopicResponse::default()
+                .with_name(t.name)
+                .with_partitions(partitions)
+        })
+        .collect();
+    DescribeProducersResponse::default().with_topics(topics)
 }

@@ -285,7 +285,8 @@ pub fn describe_topic_partitions(
         let mut topic = DescribeTopicPartitionsResponseTopic::default()
             .with_name(Some(TopicName(str(name.clone()))))
             .with_topic_id(d.id)
-            .with_topic_authorized_operations(i32::MIN);
+            // Kafka fills these in DescribeTopicPartitions without being asked.
+            .with_topic_authorized_operations(super::operations::TOPIC);
         let mut p = first;
         while p < d.partitions {
             if budget == 0 {

@@ -71,6 +71,10 @@ pub(super) fn of(api_key: ApiKey) -> Option<Schema> {
         ApiKey::DescribeTopicPartitions => (0, DESCRIBE_TOPIC_PARTITIONS),
         ApiKey::DeleteRecords => (2, DELETE_RECORDS),
         ApiKey::OffsetForLeaderEpoch => (4, OFFSET_FOR_LEADER_EPOCH),
+        ApiKey::ElectLeaders => (2, ELECT_LEADERS),
+        ApiKey::ListPartitionReassignments => (0, LIST_PARTITION_REASSIGNMENTS),
+        ApiKey::DescribeLogDirs => (2, DESCRIBE_LOG_DIRS),
+        ApiKey::DescribeProducers => (0, DESCRIBE_PRODUCERS),
         _ => return None,
     };
     Some(Schema {
@@ -428,4 +432,36 @@ const OFFSET_FOR_LEADER_PARTITION: &[Field] = &[
     all(Ty::Int32), // partition
     all(Ty::Int32), // current_leader_epoch
     all(Ty::Int32), // leader_epoch
+];
+
+const DESCRIBE_LOG_DIRS: &[Field] = &[
+    all(Ty::Array(DESCRIBABLE_LOG_DIR_TOPIC)), // topics
+];
+const DESCRIBABLE_LOG_DIR_TOPIC: &[Field] = &[
+    all(Ty::Str),        // topic
+    all(Ty::Int32Array), // partitions
+];
+
+const ELECT_LEADERS: &[Field] = &[
+    since(1, Ty::Int8),                       // election_type
+    all(Ty::Array(ELECT_LEADERS_PARTITIONS)), // topic_partitions
+    all(Ty::Int32),                           // timeout_ms
+];
+const ELECT_LEADERS_PARTITIONS: &[Field] = &[
+    all(Ty::Str),        // topic
+    all(Ty::Int32Array), // partitions
+];
+
+const LIST_PARTITION_REASSIGNMENTS: &[Field] = &[
+    all(Ty::Int32),                   // timeout_ms
+    all(Ty::Array(TOPIC_PARTITIONS)), // topics
+];
+
+const DESCRIBE_PRODUCERS: &[Field] = &[
+    all(Ty::Array(TOPIC_PARTITIONS)), // topics
+];
+/// A topic name and partition indexes (DescribeProducers, ListPartitionReassignments).
+const TOPIC_PARTITIONS: &[Field] = &[
+    all(Ty::Str),        // name
+    all(Ty::Int32Array), // partition_indexes
 ];
