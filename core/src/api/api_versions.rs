@@ -1,13 +1,13 @@
 //! ApiVersions (v0–4): the version table, the feature flags strom implements, and the v0
 //! fallback for versions strom does not know.
 //!
-//! Features (KIP-584) are advertised exactly as far as strom implements them: only
-//! `metadata.version`, at 3.3-IV3 (level 7), the lowest level a Kafka 4 cluster runs at,
+//! Features (KIP-584) are advertised exactly as far as strom implements them:
+//! `metadata.version` at 3.3-IV3 (level 7), the lowest level a Kafka 4 cluster runs at,
 //! since strom has none of what higher levels bring to clients (eligible leader replicas,
-//! SCRAM, delegation tokens, directory assignment). The features whose level 0 means "not
-//! enabled" (`group.version`, `transaction.version`, `kraft.version`, `share.version`,
-//! `streams.version`) are left out: their absence is what a client reads as level 0, the
-//! truth for strom. As in Kafka, a v3 answer omits supported features whose minimum is 0
+//! SCRAM, delegation tokens, directory assignment); `group.version` 1, the consumer group
+//! protocol. The features whose level 0 means "not enabled" and that strom lacks
+//! (`transaction.version`, `kraft.version`, `share.version`, `streams.version`) are left
+//! out: their absence is what a client reads as level 0, the truth for strom. As in Kafka, a v3 answer omits supported features whose minimum is 0
 //! (older clients cannot parse them, KAFKA-17492) and finalized levels of 0 are never listed.
 
 use crate::protocol::versions;
@@ -27,12 +27,21 @@ struct Feature {
 }
 
 /// Every feature strom advertises (see the module's doc for why only these).
-const FEATURES: &[Feature] = &[Feature {
-    name: "metadata.version",
-    min: 7,
-    max: 7,
-    finalized: 7,
-}];
+const FEATURES: &[Feature] = &[
+    // group.version 1: the consumer group protocol (KIP-848) is served.
+    Feature {
+        name: "group.version",
+        min: 0,
+        max: 1,
+        finalized: 1,
+    },
+    Feature {
+        name: "metadata.version",
+        min: 7,
+        max: 7,
+        finalized: 7,
+    },
+];
 
 /// strom's features never change while it runs, so their epoch never moves.
 const FINALIZED_FEATURES_EPOCH: i64 = 0;

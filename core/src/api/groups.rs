@@ -68,3 +68,24 @@ pub fn delete_groups(ctx: &Context, req: DeleteGroupsRequest) -> Reply {
 pub fn offset_delete(ctx: &Context, req: OffsetDeleteRequest) -> Reply {
     Reply::Now(ResponseKind::OffsetDelete(ctx.groups.offset_delete(req)))
 }
+
+pub fn consumer_group_heartbeat(
+    ctx: &Context,
+    version: i16,
+    req: ConsumerGroupHeartbeatRequest,
+    client: ClientInfo,
+) -> Reply {
+    Reply::Now(ResponseKind::ConsumerGroupHeartbeat(
+        ctx.groups.consumer_group_heartbeat(req, version, client),
+    ))
+}
+
+pub fn consumer_group_describe(
+    ctx: &Context,
+    version: i16,
+    req: ConsumerGroupDescribeRequest,
+) -> Reply {
+    Reply::Now(ResponseKind::ConsumerGroupDescribe(
+        ctx.groups.consumer_group_describe(req, version),
+    ))
+}

@@ -153,6 +153,8 @@ fn api_key_of(request: &RequestKind) -> Option<ApiKey> {
         DescribeProducers,
         ElectLeaders,
         ListPartitionReassignments,
+        ConsumerGroupHeartbeat,
+        ConsumerGroupDescribe,
     )
 }
 
@@ -179,6 +181,12 @@ async fn answer(
         RequestKind::DescribeGroups(req) => groups::describe_groups(ctx, version, req),
         RequestKind::DeleteGroups(req) => groups::delete_groups(ctx, req),
         RequestKind::OffsetDelete(req) => groups::offset_delete(ctx, req),
+        RequestKind::ConsumerGroupHeartbeat(req) => {
+            groups::consumer_group_heartbeat(ctx, version, req, client)
+        }
+        RequestKind::ConsumerGroupDescribe(req) => {
+            groups::consumer_group_describe(ctx, version, req)
+        }
         RequestKind::InitProducerId(req) => admin::init_producer_id(ctx, req).await,
         RequestKind::CreateTopics(req) => admin::create_topics(ctx, version, req).await,
         RequestKind::DeleteTopics(req) => admin::delete_topics(ctx, version, req).await,

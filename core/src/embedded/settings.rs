@@ -15,6 +15,8 @@ pub const NAMES: &[&str] = &[
     "advertised.listeners",
     "auto.create.topics.enable",
     "connections.max.idle.ms",
+    "group.consumer.heartbeat.interval.ms",
+    "group.consumer.session.timeout.ms",
     "group.initial.rebalance.delay.ms",
     "group.max.session.timeout.ms",
     "group.max.size",
@@ -185,6 +187,16 @@ fn typed(layers: &Layers) -> Result<Settings> {
         )?),
         max_size: to_usize(int("group.max.size", defaults.max_size as i64, 1)?),
         max_pending_bytes: defaults.max_pending_bytes,
+        consumer_session_timeout_ms: int(
+            "group.consumer.session.timeout.ms",
+            defaults.consumer_session_timeout_ms,
+            1,
+        )?,
+        consumer_heartbeat_interval_ms: to_i32(int(
+            "group.consumer.heartbeat.interval.ms",
+            i64::from(defaults.consumer_heartbeat_interval_ms),
+            1,
+        )?),
     };
     let auto_create = match get("auto.create.topics.enable") {
         None => true,

@@ -1,6 +1,6 @@
 //! FindCoordinator, ListGroups, DescribeGroups and DeleteGroups.
 
-use super::state::GroupState;
+use super::state::{Group, GroupState};
 use super::store::StoreKey;
 use super::GroupCoordinator;
 use crate::broker::admin::operations;
@@ -47,6 +47,23 @@ fn coordinator_answer(key_type: i8) -> (i16, Option<&'static str>) {
             ResponseError::InvalidRequest.code(),
             Some("unknown coordinator key type"),
         ),
+    }
+}
+
+/// ListGroups' type of a group (KIP-848).
+fn group_type(g: &Group) -> &'static str {
+    if g.consumer.is_some() {
+        "consumer"
+    } else {
+        "classic"
+    }
+}
+
+/// The state ListGroups reports: the consumer protocol has states of its own.
+fn group_state_name(g: &Group) -> &'static str {
+    match &g.consumer {
+        Some(cg) => crate::group::consumer::state_name(cg),
+        None => g.state.name(),
     }
 }
 
@@ -115,21 +132,21 @@ impl GroupCoordinator {
                     || req
                         .states_filter
                         .iter()
-                        .any(|f| f.as_str().eq_ignore_ascii_case(g.state.name()))
+                        .any(|f| f.as_str().eq_ignore_ascii_case(group_state_name(g)))
             })
-            .filter(|_| {
+            .filter(|g| {
                 req.types_filter.is_empty()
                     || req
                         .types_filter
                         .iter()
-                        .any(|t| t.as_str().eq_ignore_ascii_case("classic"))
+                        .any(|t| t.as_str().eq_ignore_ascii_case(group_type(g)))
             })
             .map(|g| {
                 ListedGroup::default()
                     .with_group_id(GroupId(s(&g.id)))
                     .with_protocol_type(s(g.protocol_type.as_deref().unwrap_or("")))
-                    .with_group_state(s(g.state.name()))
-                    .with_group_type(s("classic"))
+                    .with_group_state(s(group_state_name(g)))
+                    .with_group_type(s(group_type(g)))
             })
             .collect();
         listed.sort_by(|a, b| a.group_id.0.as_str().cmp(b.group_id.0.as_str()));
@@ -156,6 +173,15 @@ impl GroupCoordinator {
                     d.group_state = s(GroupState::Dead.name());
                     if version >= 6 {
                         d.error_code = ResponseError::GroupIdNotFound.code();
+                    }
+                }
+                Some(g) if g.consumer.is_some() => {
+                    // Kafka 4: a consumer group is described by ConsumerGroupDescribe.
+                    d.group_state = s(GroupState::Dead.name());
+                    if version >= 6 {
+                        d.error_code = ResponseError::GroupIdNotFound.code();
+                        d.error_message =
+                            Some(s(&format!("Group {} is not a classic group.", g.id)));
                     }
                 }
                 Some(g) => {

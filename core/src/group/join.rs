@@ -302,6 +302,18 @@ fn group_for<'a>(
             &spec.member_id,
         ));
     }
+    // A consumer-protocol group: an Empty one becomes classic again, as Kafka converts it; a
+    // non-empty one takes no classic members (strom runs no mixed groups).
+    if let Some(cg) = &g.consumer {
+        if !cg.members.is_empty() {
+            return Err(refuse(
+                ResponseError::InconsistentGroupProtocol,
+                &spec.member_id,
+            ));
+        }
+        g.consumer = None;
+        g.protocol_type = None;
+    }
     if !g.protocols_compatible(&spec.member_id, &spec.protocol_type, &spec.protocols) {
         return Err(refuse(
             ResponseError::InconsistentGroupProtocol,

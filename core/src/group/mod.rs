@@ -7,6 +7,7 @@
 //! expires sessions and completes rebalances whose deadline passed.
 
 pub mod admin;
+pub mod consumer;
 mod join;
 pub mod lag;
 pub mod membership;
@@ -49,6 +50,11 @@ pub struct GroupConfig {
     pub max_size: usize,
     /// What pending members of all groups may take (strom's; see [`MAX_PENDING_BYTES`]).
     pub max_pending_bytes: usize,
+    /// `group.consumer.session.timeout.ms`: a consumer-protocol member silent this long is
+    /// removed.
+    pub consumer_session_timeout_ms: i64,
+    /// `group.consumer.heartbeat.interval.ms`: how often consumer-protocol members heartbeat.
+    pub consumer_heartbeat_interval_ms: i32,
 }
 
 impl Default for GroupConfig {
@@ -62,6 +68,8 @@ impl Default for GroupConfig {
             offset_metadata_max_bytes: 4096,
             max_size: 10_000,
             max_pending_bytes: MAX_PENDING_BYTES,
+            consumer_session_timeout_ms: 45_000,
+            consumer_heartbeat_interval_ms: 5_000,
         }
     }
 }
@@ -171,10 +179,39 @@ impl GroupCoordinator {
     /// Expires sessions and completes rebalances whose time has come. Call regularly.
     pub fn tick(&self) {
         let now = self.inner.clock.now_ms();
+        // Topic metadata (for consumer groups whose members time out) is read before the
+        // groups' lock is taken: the broker's lock is never taken under it.
+        let has_consumer_groups = self
+            .inner
+            .groups
+            .lock()
+            .values()
+            .any(|g| g.consumer.is_some());
+        let topics =
+            has_consumer_groups.then(|| consumer::topic_metas(&self.inner.broker.topics()));
         let mut groups = self.inner.groups.lock();
         for g in groups.values_mut() {
-            self.inner.expire_members(g, now);
-            self.inner.try_complete_join(g, now);
+            match (&mut g.consumer, &topics) {
+                (Some(cg), Some(topics)) => {
+                    let overdue = cg.overdue(now, self.inner.config.consumer_session_timeout_ms);
+                    for id in &overdue {
+                        tracing::info!(
+                            group = %log_safe::escape(&g.id),
+                            member = %log_safe::escape(id),
+                            "consumer group member timed out or did not revoke in time; removing it"
+                        );
+                        cg.remove(id);
+                    }
+                    if !overdue.is_empty() {
+                        cg.maybe_rebalance(true, topics);
+                    }
+                    consumer::heartbeat::settle_state(g, now);
+                }
+                _ => {
+                    self.inner.expire_members(g, now);
+                    self.inner.try_complete_join(g, now);
+                }
+            }
         }
         let next = &self.inner.next_cleanup_ms;
         if now < next.load(std::sync::atomic::Ordering::Relaxed) {

@@ -119,8 +119,16 @@ impl GroupCoordinator {
                         .map(|t| (t.name.0.to_string(), t.partition_indexes.clone()))
                         .collect()
                 });
-                let found = lookup(groups.get(rg.group_id.0.as_str()), wanted);
+                let group = groups.get(rg.group_id.0.as_str());
                 let mut g = OffsetFetchResponseGroup::default().with_group_id(rg.group_id.clone());
+                // v9: a consumer-protocol member fetches with its id and epoch, checked as
+                // Kafka checks them.
+                if let Err(code) = check_fetch_member(group, rg.member_id.as_ref(), rg.member_epoch)
+                {
+                    out.groups.push(g.with_error_code(code.code()));
+                    continue;
+                }
+                let found = lookup(group, wanted);
                 for (topic, parts) in found {
                     g.topics.push(
                         OffsetFetchResponseTopics::default()
@@ -281,8 +289,54 @@ impl CommitInFlight {
     }
 }
 
+/// A consumer-protocol member's OffsetFetch (member id and epoch set): it must be a member
+/// at that epoch.
+fn check_fetch_member(
+    g: Option<&Group>,
+    member_id: Option<&kafka_protocol::protocol::StrBytes>,
+    member_epoch: i32,
+) -> Result<(), ResponseError> {
+    let Some(member_id) = member_id.filter(|_| member_epoch >= 0) else {
+        return Ok(());
+    };
+    let Some(cg) = g.and_then(|g| g.consumer.as_deref()) else {
+        return Err(ResponseError::UnknownMemberId);
+    };
+    match cg.members.get(member_id.as_str()) {
+        None => Err(ResponseError::UnknownMemberId),
+        Some(m) if m.reconciled.epoch != member_epoch => Err(ResponseError::StaleMemberEpoch),
+        Some(_) => Ok(()),
+    }
+}
+
+/// A commit to a consumer-protocol group: by a member at its current epoch (Kafka answers
+/// STALE_MEMBER_EPOCH otherwise), or from outside the group (no member id, epoch < 0)
+/// while it has no members.
+fn check_consumer_commit(
+    cg: &crate::group::consumer::ConsumerGroup,
+    req: &OffsetCommitRequest,
+) -> Result<(), ResponseError> {
+    let epoch = req.generation_id_or_member_epoch;
+    let member = req.member_id.as_str();
+    if epoch < 0 && member.is_empty() {
+        return if cg.members.is_empty() {
+            Ok(())
+        } else {
+            Err(ResponseError::UnknownMemberId)
+        };
+    }
+    match cg.members.get(member) {
+        None => Err(ResponseError::UnknownMemberId),
+        Some(m) if m.reconciled.epoch != epoch => Err(ResponseError::StaleMemberEpoch),
+        Some(_) => Ok(()),
+    }
+}
+
 /// Is this commit from someone allowed to commit for the group?
 fn check_commit(g: &Group, req: &OffsetCommitRequest) -> Result<(), ResponseError> {
+    if let Some(cg) = g.consumer.as_deref() {
+        return check_consumer_commit(cg, req);
+    }
     let generation = req.generation_id_or_member_epoch;
     let member = req.member_id.as_str();
     if generation < 0 && member.is_empty() {

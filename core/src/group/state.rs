@@ -131,6 +131,9 @@ pub struct Group {
     pub offsets: BTreeMap<(String, i32), Committed>,
     /// When the group last became Empty, for `offsets.retention.minutes`.
     pub empty_since_ms: i64,
+    /// Set when the group speaks the consumer protocol (KIP-848): then its membership is
+    /// here and the classic fields above stay empty.
+    pub consumer: Option<Box<crate::group::consumer::ConsumerGroup>>,
 }
 
 impl Group {
@@ -150,6 +153,7 @@ impl Group {
             initial_delay_until_ms: 0,
             offsets: BTreeMap::new(),
             empty_since_ms: now,
+            consumer: None,
         }
     }
 
@@ -249,6 +253,9 @@ impl Group {
 
     /// Topics the members subscribe to, when they speak the consumer protocol.
     pub fn subscribed_topics(&self) -> Vec<String> {
+        if let Some(cg) = &self.consumer {
+            return cg.subscribed.keys().cloned().collect();
+        }
         let Some(protocol) = &self.protocol else {
             return Vec::new();
         };

@@ -51,6 +51,8 @@ pub const SUPPORTED: &[Supported] = &[
     row(ApiKey::OffsetDelete, 0, 0),
     row(ApiKey::DescribeCluster, 0, 1),
     row(ApiKey::DescribeProducers, 0, 0),
+    row(ApiKey::ConsumerGroupHeartbeat, 0, 1),
+    row(ApiKey::ConsumerGroupDescribe, 0, 1),
     row(ApiKey::DescribeTopicPartitions, 0, 0),
 ];
 

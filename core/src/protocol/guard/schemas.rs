@@ -75,6 +75,8 @@ pub(super) fn of(api_key: ApiKey) -> Option<Schema> {
         ApiKey::ListPartitionReassignments => (0, LIST_PARTITION_REASSIGNMENTS),
         ApiKey::DescribeLogDirs => (2, DESCRIBE_LOG_DIRS),
         ApiKey::DescribeProducers => (0, DESCRIBE_PRODUCERS),
+        ApiKey::ConsumerGroupHeartbeat => (0, CONSUMER_GROUP_HEARTBEAT),
+        ApiKey::ConsumerGroupDescribe => (0, CONSUMER_GROUP_DESCRIBE),
         _ => return None,
     };
     Some(Schema {
@@ -464,4 +466,26 @@ const DESCRIBE_PRODUCERS: &[Field] = &[
 const TOPIC_PARTITIONS: &[Field] = &[
     all(Ty::Str),        // name
     all(Ty::Int32Array), // partition_indexes
+];
+
+const CONSUMER_GROUP_HEARTBEAT: &[Field] = &[
+    all(Ty::Str),                                   // group_id
+    all(Ty::Str),                                   // member_id
+    all(Ty::Int32),                                 // member_epoch
+    all(Ty::Str),                                   // instance_id
+    all(Ty::Str),                                   // rack_id
+    all(Ty::Int32),                                 // rebalance_timeout_ms
+    all(Ty::StrArray),                              // subscribed_topic_names
+    since(1, Ty::Str),                              // subscribed_topic_regex
+    all(Ty::Str),                                   // server_assignor
+    all(Ty::Array(CONSUMER_GROUP_HEARTBEAT_OWNED)), // topic_partitions
+];
+const CONSUMER_GROUP_HEARTBEAT_OWNED: &[Field] = &[
+    all(Ty::Uuid),       // topic_id
+    all(Ty::Int32Array), // partitions
+];
+
+const CONSUMER_GROUP_DESCRIBE: &[Field] = &[
+    all(Ty::StrArray), // group_ids
+    all(Ty::Bool),     // include_authorized_operations
 ];
