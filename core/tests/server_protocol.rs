@@ -254,7 +254,8 @@ async fn api_versions_v0_v3_and_an_unsupported_version() {
     let v3 = ApiVersionsResponse::decode(&mut frame, 3).unwrap();
     assert_eq!(v3.error_code, 0);
     assert_eq!(range(&v3, ApiKey::Fetch), Some((4, 16)));
-    // Issue 15 item 4: exactly the features strom implements — metadata.version 3.3-IV3.
+    // Issue 15 item 4: exactly the features strom implements — metadata.version 3.3-IV3 and
+    // group.version 1 (KIP-848); v3 leaves out supported ranges starting at 0 (KAFKA-17492).
     let features = |r: &ApiVersionsResponse| {
         let supported: Vec<_> = r
             .supported_features
@@ -268,17 +269,19 @@ async fn api_versions_v0_v3_and_an_unsupported_version() {
             .collect();
         (supported, finalized, r.finalized_features_epoch)
     };
-    let metadata_version = vec![("metadata.version".to_string(), 7, 7)];
+    let metadata_version = ("metadata.version".to_string(), 7, 7);
+    let group_version = |min| ("group.version".to_string(), min, 1);
+    let finalized = vec![group_version(1), metadata_version.clone()];
     assert_eq!(
         features(&v3),
-        (metadata_version.clone(), metadata_version.clone(), 0)
+        (vec![metadata_version.clone()], finalized.clone(), 0)
     );
     let v4: ApiVersionsResponse = c
         .call(ApiKey::ApiVersions, 4, &ApiVersionsRequest::default())
         .await;
     assert_eq!(
         features(&v4),
-        (metadata_version.clone(), metadata_version, 0)
+        (vec![group_version(0), metadata_version], finalized, 0)
     );
 
     // A version from the future: a v0 answer with UNSUPPORTED_VERSION and the ranges.

@@ -133,10 +133,13 @@ def test_transactional_clients_fail_at_once_with_a_clear_error(bootstrap):
 
 def test_kafka_features_describe_lists_what_strom_implements(bootstrap):
     """Item 4: ApiVersions carries the supported and finalized features (Kafka 4's
-    `kafka-features describe`): metadata.version at 3.3-IV3, and nothing strom lacks."""
+    `kafka-features describe`): metadata.version at 3.3-IV3, group.version 1 (the consumer
+    group protocol), and nothing strom lacks."""
     out = kafka_tool("org.apache.kafka.tools.FeatureCommand", "--bootstrap-server", bootstrap, "describe")
     lines = [line for line in out.splitlines() if line.startswith("Feature:")]
-    assert lines == ["Feature: metadata.version\tSupportedMinVersion: 3.3-IV3\t"
+    assert lines == ["Feature: group.version\tSupportedMinVersion: 0\t"
+                     "SupportedMaxVersion: 1\tFinalizedVersionLevel: 1\tEpoch: 0",
+                     "Feature: metadata.version\tSupportedMinVersion: 3.3-IV3\t"
                      "SupportedMaxVersion: 3.3-IV3\tFinalizedVersionLevel: 3.3-IV3\tEpoch: 0"], out
 
 
