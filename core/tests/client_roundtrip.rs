@@ -315,6 +315,79 @@ async fn settle(members: &[&Member], partitions: usize) {
     }
 }
 
+/// Issue 15: strom's consumer with `group.protocol=consumer` (KIP-848): two members split a
+/// topic through the coordinator's assignor (revoking before partitions move), read every
+/// record once between them, and the survivor takes everything over when the other closes
+/// (and leaves with epoch -1); the group's commits carry member epochs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consumer_group_protocol_splits_and_takes_over() {
+    for target in TestCluster::all().await {
+        let label = format!("{:?}", target.flavor);
+        let topic = topic_on(&target, "kip848", 4).await;
+        let group = target.unique("g848");
+        let producer = producer_for(&target).build().await.unwrap();
+        for i in 0..40 {
+            producer
+                .send(
+                    ProducerRecord::new(&topic)
+                        .value(format!("v{i}"))
+                        .partition(i % 4),
+                )
+                .await
+                .unwrap();
+        }
+        producer.flush().await.unwrap();
+        let member = || {
+            consumer_for(&target)
+                .group(&group)
+                .set("group.protocol", "consumer")
+                .set("auto.commit.interval.ms", "200")
+        };
+        let mut c1 = member().build().await.unwrap();
+        c1.subscribe(&[&topic]).unwrap();
+        let a = Member::spawn(c1);
+        settle(&[&a], 4).await;
+        let mut c2 = member().build().await.unwrap();
+        c2.subscribe(&[&topic]).unwrap();
+        let b = Member::spawn(c2);
+        settle(&[&a, &b], 4).await;
+        let (sa, sb) = (a.assignment(), b.assignment());
+        assert_eq!((sa.len(), sb.len()), (2, 2), "{label}: {sa:?} {sb:?}");
+        let deadline = Instant::now() + WAIT;
+        while a.records() + b.records() < 40 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let (mut c1, first) = a.stop().await;
+        c1.close().await.unwrap();
+        // b takes over a's partitions once a left.
+        settle(&[&b], 4).await;
+        for i in 40..48 {
+            producer
+                .send(
+                    ProducerRecord::new(&topic)
+                        .value(format!("v{i}"))
+                        .partition(i % 4),
+                )
+                .await
+                .unwrap();
+        }
+        producer.flush().await.unwrap();
+        let deadline = Instant::now() + WAIT;
+        while first.len() + b.records() < 48 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let (mut c2, second) = b.stop().await;
+        let values: BTreeSet<String> = first
+            .iter()
+            .chain(second.iter())
+            .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+            .collect();
+        assert_eq!(values.len(), 48, "{label}: every record read: {values:?}");
+        c2.close().await.unwrap();
+        target.shutdown().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn groups_share_partitions_and_resume_from_commits() {
     for target in TestCluster::all().await {

@@ -31,7 +31,7 @@ pub use service::Service;
 use crate::broker::Broker;
 pub use crate::group::membership::ClientInfo;
 use crate::protocol::ProtocolError;
-use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
+use kafka_protocol::messages::{RequestKind, ResponseKind};
 use metrics::Metrics;
 use std::future::Future;
 use std::pin::Pin;
@@ -103,59 +103,12 @@ pub async fn handle(
     client: ClientInfo,
 ) -> Result<Reply, ProtocolError> {
     let started = std::time::Instant::now();
-    let key = api_key_of(&request);
+    let key = crate::protocol::api_key_of(&request);
     let reply = answer(ctx, version, request, client).await?;
     Ok(match key {
         Some(key) => ctx.metrics.count(key as i16, started, reply),
         None => reply,
     })
-}
-
-/// The API of a request, for the per-API counters.
-fn api_key_of(request: &RequestKind) -> Option<ApiKey> {
-    macro_rules! keys {
-        ($($api:ident),* $(,)?) => {
-            match request {
-                $(RequestKind::$api(_) => Some(ApiKey::$api),)*
-                _ => None,
-            }
-        };
-    }
-    keys!(
-        ApiVersions,
-        Metadata,
-        Produce,
-        Fetch,
-        ListOffsets,
-        FindCoordinator,
-        JoinGroup,
-        SyncGroup,
-        Heartbeat,
-        LeaveGroup,
-        OffsetCommit,
-        OffsetFetch,
-        ListGroups,
-        DescribeGroups,
-        DeleteGroups,
-        OffsetDelete,
-        InitProducerId,
-        CreateTopics,
-        DeleteTopics,
-        CreatePartitions,
-        DescribeConfigs,
-        AlterConfigs,
-        IncrementalAlterConfigs,
-        DescribeCluster,
-        DescribeTopicPartitions,
-        DeleteRecords,
-        OffsetForLeaderEpoch,
-        DescribeLogDirs,
-        DescribeProducers,
-        ElectLeaders,
-        ListPartitionReassignments,
-        ConsumerGroupHeartbeat,
-        ConsumerGroupDescribe,
-    )
 }
 
 async fn answer(

@@ -51,6 +51,7 @@ from_kind!(
     DeleteGroups => DeleteGroupsResponse,
     DeleteRecords => DeleteRecordsResponse,
     DescribeCluster => DescribeClusterResponse,
+    ConsumerGroupHeartbeat => ConsumerGroupHeartbeatResponse,
 );
 
 /// The response to a request of type `R`, or the protocol error of an answer of another API.

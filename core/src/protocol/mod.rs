@@ -11,6 +11,56 @@ pub mod header;
 pub mod response;
 pub mod versions;
 
+/// The API of a request struct: every API strom serves (the per-API counters, and the
+/// client's version lookup). `None` for one it does not.
+pub fn api_key_of(
+    request: &kafka_protocol::messages::RequestKind,
+) -> Option<kafka_protocol::messages::ApiKey> {
+    macro_rules! keys {
+        ($($api:ident),* $(,)?) => {
+            match request {
+                $(kafka_protocol::messages::RequestKind::$api(_) => Some(kafka_protocol::messages::ApiKey::$api),)*
+                _ => None,
+            }
+        };
+    }
+    keys!(
+        ApiVersions,
+        Metadata,
+        Produce,
+        Fetch,
+        ListOffsets,
+        FindCoordinator,
+        JoinGroup,
+        SyncGroup,
+        Heartbeat,
+        LeaveGroup,
+        OffsetCommit,
+        OffsetFetch,
+        ListGroups,
+        DescribeGroups,
+        DeleteGroups,
+        OffsetDelete,
+        InitProducerId,
+        CreateTopics,
+        DeleteTopics,
+        CreatePartitions,
+        DescribeConfigs,
+        AlterConfigs,
+        IncrementalAlterConfigs,
+        DescribeCluster,
+        DescribeTopicPartitions,
+        DeleteRecords,
+        OffsetForLeaderEpoch,
+        DescribeLogDirs,
+        DescribeProducers,
+        ElectLeaders,
+        ListPartitionReassignments,
+        ConsumerGroupHeartbeat,
+        ConsumerGroupDescribe,
+    )
+}
+
 /// Decodes a request body of a supported API version: the allocation guard first, then the
 /// message library. The one decode path of the server, and what the fuzz target drives.
 pub fn decode_body(

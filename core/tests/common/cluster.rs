@@ -54,6 +54,8 @@ fn open_broker() -> (tempfile::TempDir, Broker) {
 fn group_config() -> GroupConfig {
     GroupConfig {
         initial_rebalance_delay_ms: 0,
+        // Consumer-protocol members reconcile at their heartbeats: keep tests quick.
+        consumer_heartbeat_interval_ms: 200,
         ..GroupConfig::default()
     }
 }

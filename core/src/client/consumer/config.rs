@@ -14,6 +14,8 @@ const KNOWN: &[&str] = &[
     "client.id",
     "group.id",
     "group.instance.id",
+    "group.protocol",
+    "group.remote.assignor",
     "auto.offset.reset",
     "enable.auto.commit",
     "auto.commit.interval.ms",
@@ -50,6 +52,10 @@ pub struct ConsumerConfig {
     pub cluster: ClusterOptions,
     pub group_id: Option<String>,
     pub group_instance_id: Option<String>,
+    /// `group.protocol`: `classic` (default) or `consumer` (KIP-848).
+    pub consumer_protocol: bool,
+    /// `group.remote.assignor`: the server-side assignor a consumer-protocol member asks for.
+    pub group_remote_assignor: Option<String>,
     pub auto_offset_reset: OffsetReset,
     pub enable_auto_commit: bool,
     pub auto_commit_interval: Duration,
@@ -78,6 +84,8 @@ impl Default for ConsumerConfig {
             },
             group_id: None,
             group_instance_id: None,
+            consumer_protocol: false,
+            group_remote_assignor: None,
             auto_offset_reset: OffsetReset::Latest,
             enable_auto_commit: true,
             auto_commit_interval: Duration::from_millis(5_000),
@@ -108,6 +116,17 @@ impl ConsumerConfig {
             "group.id" => self.group_id = Some(value.to_string()).filter(|g| !g.is_empty()),
             "group.instance.id" => {
                 self.group_instance_id = Some(value.to_string()).filter(|g| !g.is_empty())
+            }
+            "group.protocol" => {
+                self.consumer_protocol = match value.trim().to_ascii_lowercase().as_str() {
+                    "classic" => false,
+                    "consumer" => true,
+                    _ => return Err(one_of(name, value, &["classic", "consumer"])),
+                }
+            }
+            "group.remote.assignor" => {
+                self.group_remote_assignor =
+                    Some(value.trim().to_string()).filter(|a| !a.is_empty())
             }
             "auto.offset.reset" => {
                 self.auto_offset_reset = match value.trim() {

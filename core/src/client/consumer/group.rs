@@ -1,7 +1,10 @@
 //! Group membership with Kafka's classic protocol: JoinGroup (with MEMBER_ID_REQUIRED),
 //! SyncGroup (the leader runs the assignor), a background heartbeat task that flags a needed
 //! rejoin, and LeaveGroup. The consumer drives joins from `poll`, as Java's does, so rebalance
-//! callbacks run on the polling task.
+//! callbacks run on the polling task. With `group.protocol=consumer` the same entry points
+//! speak KIP-848's protocol instead ([`consumer_protocol`]).
+
+mod consumer_protocol;
 
 use super::config::ConsumerConfig;
 use super::types::TopicPartition;
@@ -20,7 +23,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -69,23 +72,39 @@ pub struct Membership {
     /// Whether the heartbeat task should heartbeat (false while joining).
     active: Arc<AtomicBool>,
     heartbeat: Option<tokio::task::JoinHandle<()>>,
+    /// The consumer protocol's heartbeat interval, as the coordinator last said (ms).
+    interval_ms: Arc<AtomicU64>,
 }
 
 impl Membership {
     pub fn new(group_id: String, cluster: Arc<Cluster>, config: Arc<ConsumerConfig>) -> Self {
+        let generation = if config.consumer_protocol {
+            consumer_protocol::fresh_generation()
+        } else {
+            Generation::none()
+        };
+        let interval = millis_i32(config.heartbeat_interval) as u64;
         Membership {
             group_id,
             cluster,
             config,
-            generation: Arc::new(Mutex::new(Generation::none())),
+            generation: Arc::new(Mutex::new(generation)),
             rejoin_needed: Arc::new(AtomicBool::new(true)),
             active: Arc::new(AtomicBool::new(false)),
             heartbeat: None,
+            interval_ms: Arc::new(AtomicU64::new(interval)),
         }
     }
 
     /// New settings, before the first join (see `Consumer::reconfigure`).
     pub fn set_config(&mut self, config: Arc<ConsumerConfig>) {
+        if config.consumer_protocol != self.config.consumer_protocol {
+            *self.generation.lock() = if config.consumer_protocol {
+                consumer_protocol::fresh_generation()
+            } else {
+                Generation::none()
+            };
+        }
         self.config = config;
     }
 
@@ -102,10 +121,19 @@ impl Membership {
         deadline: Instant,
     ) -> ClientResult<Joined> {
         self.active.store(false, Ordering::Release);
-        self.start_heartbeat();
+        if self.config.consumer_protocol {
+            self.start_consumer_heartbeat();
+        } else {
+            self.start_heartbeat();
+        }
         loop {
             self.rejoin_needed.store(false, Ordering::Release);
-            match self.join_once(topics, owned).await {
+            let attempt = if self.config.consumer_protocol {
+                self.join_consumer_protocol(topics, owned).await
+            } else {
+                self.join_once(topics, owned).await
+            };
+            match attempt {
                 Ok(joined) => {
                     self.active.store(true, Ordering::Release);
                     return Ok(joined);
@@ -113,6 +141,12 @@ impl Membership {
                 Err(e) => {
                     let code = e.kafka_code().unwrap_or(-1);
                     match code {
+                        // The consumer protocol: start over at epoch 0, same member id.
+                        _ if self.config.consumer_protocol
+                            && consumer_protocol::starts_over(code) =>
+                        {
+                            self.generation.lock().generation = 0;
+                        }
                         UNKNOWN_MEMBER_ID | ILLEGAL_GENERATION | FENCED_INSTANCE_ID => {
                             if code == FENCED_INSTANCE_ID {
                                 return Err(e);
@@ -349,6 +383,12 @@ impl Membership {
             h.abort();
         }
         let g = self.current();
+        if self.config.consumer_protocol {
+            if g.generation > 0 {
+                self.leave_consumer_protocol().await;
+            }
+            return;
+        }
         if g.member_id.is_empty() || self.config.group_instance_id.is_some() {
             return;
         }

@@ -1,7 +1,7 @@
 //! The API versions the client builds requests in. Each range is what the request builders
 //! in this crate fill correctly; the version used on a connection is the highest one inside
 //! both this range and the broker's (from ApiVersions). Ranges stop below versions that
-//! address topics by id or need features the client does not have (KIP-848 groups).
+//! address topics by id or need features the client does not have.
 
 use kafka_protocol::messages::ApiKey;
 
@@ -21,7 +21,8 @@ pub const CLIENT_VERSIONS: &[(ApiKey, VersionRange)] = &[
     (ApiKey::Fetch, r(4, 12)),
     (ApiKey::ListOffsets, r(1, 7)),
     (ApiKey::Metadata, r(1, 12)),
-    (ApiKey::OffsetCommit, r(2, 8)),
+    // v9 is what consumer-protocol members must commit with (the same fields as v8).
+    (ApiKey::OffsetCommit, r(2, 9)),
     (ApiKey::OffsetFetch, r(1, 7)),
     (ApiKey::FindCoordinator, r(0, 3)),
     (ApiKey::JoinGroup, r(0, 7)),
@@ -42,6 +43,7 @@ pub const CLIENT_VERSIONS: &[(ApiKey, VersionRange)] = &[
     (ApiKey::DeleteGroups, r(0, 2)),
     (ApiKey::OffsetDelete, r(0, 0)),
     (ApiKey::DescribeCluster, r(0, 1)),
+    (ApiKey::ConsumerGroupHeartbeat, r(0, 1)),
 ];
 
 /// The client's range for `api`, if it sends it at all.
