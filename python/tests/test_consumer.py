@@ -236,3 +236,24 @@ def test_poll_before_subscribe_is_illegal(target: Target) -> None:
             c.poll(0.1)
         with pytest.raises(strom.errors.IllegalStateError, match="group.id"):
             c.subscribe(["x"])
+
+
+def test_group_protocol_consumer(target: Target, topic: str) -> None:
+    """group.protocol=consumer (KIP-848): the coordinator assigns, commits carry the member
+    epoch; once the member leaves, a classic member of the same group resumes from the commit
+    (the Empty group converts back)."""
+    produce(target, topic, 10)
+    group = unique("g848")
+    with consumer(target, group_id=group, group_protocol="consumer", enable_auto_commit=False) as c:
+        c.subscribe([topic])
+        records = poll_until(c, 10)
+        assert [r.value for r in records] == [f"v{i}".encode() for i in range(10)]
+        assert c.assignment() == [TopicPartition(topic, 0)]
+        c.commit()
+        assert c.committed([(topic, 0)]) == {TopicPartition(topic, 0): 10}
+    produce(target, topic, 2, prefix="w")
+    with consumer(target, group_id=group, group_protocol="classic") as c:
+        c.subscribe(topic)
+        assert [r.value for r in poll_until(c, 2)] == [b"w0", b"w1"]
+    with pytest.raises(strom.errors.ConfigError):
+        consumer(target, group_id=group, group_protocol="fancy")
