@@ -23,13 +23,24 @@ fn failed(codec: Codec, e: impl std::fmt::Display) -> Error {
     ))
 }
 
-/// Compresses `data` with `codec`. `Codec::None` copies.
+/// Compresses `data` with `codec` at its default level. `Codec::None` copies.
 pub(crate) fn compress(codec: Codec, data: &[u8]) -> Result<Vec<u8>> {
+    compress_at(codec, data, None)
+}
+
+/// Compresses `data` with `codec` at `level` (Kafka's `compression.gzip.level` 1–9,
+/// `compression.lz4.level` 1–17, `compression.zstd.level`; `None`, or gzip's -1, is the
+/// codec's default). Snappy has no levels.
+pub(crate) fn compress_at(codec: Codec, data: &[u8], level: Option<i32>) -> Result<Vec<u8>> {
     match codec {
         Codec::None => Ok(data.to_vec()),
         Codec::Gzip => {
             let out = Vec::with_capacity(data.len() / 2 + 64);
-            let mut enc = flate2::write::GzEncoder::new(out, flate2::Compression::default());
+            let level = match level {
+                Some(l @ 1..=9) => flate2::Compression::new(l as u32),
+                _ => flate2::Compression::default(),
+            };
+            let mut enc = flate2::write::GzEncoder::new(out, level);
             enc.write_all(data).map_err(|e| failed(codec, e))?;
             enc.finish().map_err(|e| failed(codec, e))
         }
@@ -37,7 +48,12 @@ pub(crate) fn compress(codec: Codec, data: &[u8]) -> Result<Vec<u8>> {
         Codec::Lz4 => {
             // Kafka's Lz4BlockInputStream decompresses each block on its own, so blocks must
             // be independent; 64 KiB blocks and no checksums match what the Java client writes.
-            let mut enc = lz4::EncoderBuilder::new()
+            let mut builder = lz4::EncoderBuilder::new();
+            // No level: liblz4's fast default, what strom's producer has always written.
+            if let Some(l) = level {
+                builder.level(l.clamp(1, 17) as u32);
+            }
+            let mut enc = builder
                 .block_size(lz4::BlockSize::Max64KB)
                 .block_mode(lz4::BlockMode::Independent)
                 .block_checksum(lz4::liblz4::BlockChecksum::NoBlockChecksum)
@@ -49,7 +65,9 @@ pub(crate) fn compress(codec: Codec, data: &[u8]) -> Result<Vec<u8>> {
             done.map_err(|e| failed(codec, e))?;
             Ok(out)
         }
-        Codec::Zstd => zstd::bulk::compress(data, ZSTD_LEVEL).map_err(|e| failed(codec, e)),
+        Codec::Zstd => {
+            zstd::bulk::compress(data, level.unwrap_or(ZSTD_LEVEL)).map_err(|e| failed(codec, e))
+        }
     }
 }
 
