@@ -11,6 +11,7 @@
 # 27192-27193 (Kafka), data under target/bench-latency (removed on exit).
 #
 # Environment: RATE [50000] RECORDS [500000] REPS [2] KAFKA_PEER [../shared/peers/kafka-peer.sh]
+#   STROM_BIN [the release build]  ONLY_STROM [unset: also Kafka]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -24,7 +25,11 @@ work=$target/bench-latency
 export KAFKA_HEAP=${KAFKA_HEAP:--Xmx1g}
 mkdir -p "$work"
 
-cargo build --release --bin strom >&2
+# STROM_BIN: another strom binary to measure (e.g. an older build); default the release build.
+if [ -z "${STROM_BIN:-}" ]; then
+  cargo build --release --bin strom >&2
+  STROM_BIN=$target/release/strom
+fi
 strom_pid=""
 cleanup() {
   [ -n "$strom_pid" ] && kill "$strom_pid" 2>/dev/null || true
@@ -33,7 +38,7 @@ cleanup() {
 }
 trap cleanup EXIT
 rm -rf "$work/strom-data" && mkdir -p "$work/strom-data"
-"$target/release/strom" serve --listen 127.0.0.1:27092 --data-dir "$work/strom-data" >"$work/strom.log" 2>&1 &
+"$STROM_BIN" serve --listen 127.0.0.1:27092 --data-dir "$work/strom-data" >"$work/strom.log" 2>&1 &
 strom_pid=$!
 # kafka-peer.sh fetches the jars into its home on first use (Maven Central).
 kafka=$(bash "$PEER" start 27192)
@@ -66,6 +71,7 @@ print(f"{label:<28} {float(rate):>10.0f} rec/s  p50 {p50:>4} ms  p99 {p99:>4} ms
 
 for rep in $(seq 1 "$REPS"); do
   run "strom (fsync)" 127.0.0.1:27092
+  [ -n "${ONLY_STROM:-}" ] && continue
   run "kafka (no fsync)" "$kafka"
   run "kafka flush.messages=1" "$kafka" flush.messages=1
 done

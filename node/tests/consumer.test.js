@@ -345,3 +345,22 @@ test('commit() inside eachMessage commits what was processed, not the rest of th
   await c.disconnect()
   assert.equal(committedInside, '3')
 })
+
+test("group.protocol 'consumer' (KIP-848): the coordinator assigns, commits carry the member epoch", async () => {
+  const topic = await topicWith(2, 10)
+  // session/heartbeat settings are the classic protocol's; the consumer protocol's come from
+  // the broker (group.consumer.*).
+  const c = new Consumer({ broker, groupId: unique('g848') }, { 'group.protocol': 'consumer' })
+  await c.connect()
+  await c.subscribe({ topics: [topic], fromBeginning: true })
+  const seen = []
+  await c.run({ eachMessage: async ({ partition, message }) => { seen.push({ partition, offset: Number(message.offset) }) } })
+  await waitFor(() => seen.length >= 20, 'both partitions read')
+  await c.disconnect()
+  assert.deepEqual(offsetsOf(seen, 0), range(0, 10))
+  assert.deepEqual(offsetsOf(seen, 1), range(0, 10))
+  const committed = await admin.fetchOffsets({ groupId: c.groupId, topics: [topic] })
+  assert.deepEqual(committed[0].partitions.map(p => p.offset), ['10', '10'])
+  const bad = new Consumer({ broker, groupId: 'x' }, { 'group.protocol': 'fancy' })
+  await assert.rejects(bad.connect(), /group.protocol/)
+})
