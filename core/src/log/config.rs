@@ -396,6 +396,33 @@ impl Default for LogConfig {
 }
 
 impl LogConfig {
+    /// Settings for overrides already stored in the metadata log. strom before Kafka 4's
+    /// rules accepted `segment.bytes` below 1 MiB: such a value is honoured as
+    /// `internal.segment.bytes`, and any other stored override that no longer validates is
+    /// ignored with a warning, so an existing data directory still opens.
+    pub fn from_stored(topic: &str, overrides: &TopicConfigs) -> LogConfig {
+        if let Ok(c) = Self::from_overrides(overrides) {
+            return c;
+        }
+        let mut kept = TopicConfigs::new();
+        for (k, v) in overrides {
+            let small_segment = k == "segment.bytes"
+                && v.trim().parse::<i32>().is_ok_and(|n| n < 1_048_576)
+                && !overrides.contains_key("internal.segment.bytes");
+            if small_segment {
+                kept.insert("internal.segment.bytes".into(), v.clone());
+            } else if let Err(e) = validate(k, v) {
+                tracing::warn!(topic, config = %k, "ignoring a stored topic config: {e}");
+            } else {
+                kept.insert(k.clone(), v.clone());
+            }
+        }
+        Self::from_overrides(&kept).unwrap_or_else(|e| {
+            tracing::warn!(topic, "ignoring the stored topic configs: {e}");
+            LogConfig::default()
+        })
+    }
+
     /// Defaults overlaid with `overrides`, each validated.
     pub fn from_overrides(overrides: &TopicConfigs) -> Result<LogConfig> {
         for (k, v) in overrides {
@@ -626,6 +653,19 @@ mod tests {
         for (k, v, want) in table {
             assert_eq!(&reason(k, v), want, "{k}={v}");
         }
+    }
+
+    #[test]
+    fn stored_configs_of_an_earlier_strom_still_open() {
+        let stored: TopicConfigs = [
+            ("segment.bytes".to_string(), "1000".to_string()),
+            ("retention.ms".to_string(), "5000".to_string()),
+            ("message.format.version".to_string(), "2.8".to_string()),
+        ]
+        .into();
+        assert!(LogConfig::from_overrides(&stored).is_err());
+        let c = LogConfig::from_stored("t", &stored);
+        assert_eq!((c.segment_bytes, c.retention_ms), (1000, 5000));
     }
 
     #[test]
