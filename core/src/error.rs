@@ -74,8 +74,9 @@ pub enum Error {
     /// A manual replica assignment naming brokers that do not exist.
     #[error("invalid replica assignment: {0}")]
     InvalidReplicaAssignment(String),
-    /// A topic config name or value Kafka would refuse.
-    #[error("invalid config {name}: {reason}")]
+    /// A topic config name or value Kafka would refuse. A reason in Kafka's own wording (a
+    /// capitalised sentence) is the whole message, so clients see exactly what Kafka sends.
+    #[error("{}", invalid_config_message(name, reason))]
     InvalidConfig { name: String, reason: String },
     /// A request that is malformed in a way no other variant describes.
     #[error("invalid request: {0}")]
@@ -243,6 +244,17 @@ fn report_storage_error(e: &Error) {
         "storage error answered as KAFKA_STORAGE_ERROR (at most one line per {}s)",
         STORAGE_WARN_INTERVAL_MS / 1000
     );
+}
+
+/// Kafka's messages are whole sentences that start with a capital (`Invalid value 1024 for
+/// configuration segment.bytes: ...`, `Tiered Storage functionality is disabled ...`) and are
+/// sent as they are; strom's own reasons are lowercase fragments that need the name before them.
+fn invalid_config_message(name: &str, reason: &str) -> String {
+    if reason.starts_with(|c: char| c.is_ascii_uppercase()) {
+        reason.to_string()
+    } else {
+        format!("invalid config {name}: {reason}")
+    }
 }
 
 #[cfg(test)]

@@ -285,6 +285,163 @@ fn configs_describe_and_alter_incrementally() {
         .any(|c| c.name.as_str() == "log.retention.ms" && c.read_only));
 }
 
+/// Every Kafka topic config is described with its type and source, overrides first among
+/// the synonyms; group resources describe the consumer group configs read-only.
+#[test]
+fn describe_configs_reports_every_config_with_source_and_synonyms() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = broker(dir.path());
+    let overrides: strom::log::TopicConfigs = [
+        ("min.cleanable.dirty.ratio", "0.3"),
+        ("cleanup.policy", "compact"),
+        ("preallocate", "true"),
+        ("compression.type", "zstd"),
+        ("internal.segment.bytes", "4096"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    b.create_topic("t", Some(1), overrides.clone()).unwrap();
+    let describe = |resource_type: i8, name: &str| {
+        configs::describe_configs(
+            &b,
+            DescribeConfigsRequest::default()
+                .with_include_synonyms(true)
+                .with_resources(vec![DescribeConfigsResource::default()
+                    .with_resource_type(resource_type)
+                    .with_resource_name(s(name))]),
+            4,
+        )
+        .results
+        .remove(0)
+    };
+    let topic = describe(2, "t");
+    assert_eq!(topic.error_code, 0);
+    // 33 public configs, plus the internal one because the topic sets it.
+    assert_eq!(topic.configs.len(), 34);
+    for c in &topic.configs {
+        let name = c.name.as_str();
+        let value = c.value.as_ref().map(|v| v.to_string());
+        if let Some(v) = overrides.get(name) {
+            assert_eq!(
+                (c.config_source, value.as_deref()),
+                (1, Some(v.as_str())),
+                "{name}"
+            );
+            assert_eq!(c.synonyms[0].name.as_str(), name);
+            assert_eq!(c.synonyms[0].source, 1);
+        } else {
+            assert_eq!(c.config_source, 5, "{name} is a default");
+            assert_eq!(
+                value.as_deref(),
+                strom::log::config::default_of(name),
+                "{name}"
+            );
+        }
+        assert!(!c.read_only, "{name}");
+        let last = c.synonyms.last();
+        if name != "internal.segment.bytes" {
+            assert_eq!(
+                last.map(|s| s.source),
+                Some(5),
+                "{name}: ends with the default"
+            );
+        }
+    }
+    let by_name = |n: &str| topic.configs.iter().find(|c| c.name.as_str() == n).unwrap();
+    let ratio = by_name("min.cleanable.dirty.ratio");
+    assert_eq!(ratio.config_type, 6, "DOUBLE");
+    let names: Vec<&str> = ratio.synonyms.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "min.cleanable.dirty.ratio",
+            "log.cleaner.min.cleanable.ratio"
+        ]
+    );
+    assert_eq!(ratio.synonyms[1].value.as_ref().unwrap().as_str(), "0.5");
+    assert_eq!(by_name("preallocate").config_type, 1, "BOOLEAN");
+    assert_eq!(by_name("compression.type").config_type, 2, "STRING");
+    assert_eq!(by_name("segment.bytes").config_type, 3, "INT");
+    assert_eq!(by_name("retention.ms").config_type, 5, "LONG");
+    assert_eq!(by_name("cleanup.policy").config_type, 7, "LIST");
+    assert_eq!(
+        by_name("message.timestamp.after.max.ms")
+            .value
+            .as_ref()
+            .unwrap()
+            .as_str(),
+        "3600000"
+    );
+    // No broker synonym: the default is reported under the topic config's own name.
+    let remote = by_name("remote.storage.enable");
+    assert_eq!(remote.synonyms.len(), 1);
+    assert_eq!(remote.synonyms[0].name.as_str(), "remote.storage.enable");
+
+    // Refusals name the config in Kafka's words.
+    let create = topics::create_topics(
+        &b,
+        CreateTopicsRequest::default().with_topics(vec![
+            creatable("bad1", 1, &[("min.cleanable.dirty.ratio", Some("1.5"))]),
+            creatable("bad2", 1, &[("remote.storage.enable", Some("true"))]),
+            creatable("bad3", 1, &[("segment.bytes", Some("1024"))]),
+        ]),
+        7,
+    );
+    let msgs: Vec<(i16, String)> = create
+        .topics
+        .iter()
+        .map(|t| (t.error_code, t.error_message.as_ref().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        msgs,
+        [
+            (40, "Invalid value 1.5 for configuration min.cleanable.dirty.ratio: Value must be no more than 1".to_string()),
+            (40, "Tiered Storage functionality is disabled in the broker. Topic cannot be configured with remote log storage.".to_string()),
+            (40, "Invalid value 1024 for configuration segment.bytes: Value must be at least 1048576".to_string()),
+        ]
+    );
+
+    // Groups: the consumer group configs with Kafka's broker defaults, read-only.
+    let group = describe(32, "any-group");
+    assert_eq!(group.error_code, 0);
+    let got: Vec<(&str, &str, i8, bool)> = group
+        .configs
+        .iter()
+        .map(|c| {
+            (
+                c.name.as_str(),
+                c.value.as_ref().unwrap().as_str(),
+                c.config_source,
+                c.read_only,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("consumer.heartbeat.interval.ms", "5000", 5, true),
+            ("consumer.session.timeout.ms", "45000", 5, true),
+        ]
+    );
+    assert_eq!(
+        group.configs[1].synonyms[0].name.as_str(),
+        "group.consumer.session.timeout.ms"
+    );
+    let alter = configs::incremental_alter_configs(
+        &b,
+        IncrementalAlterConfigsRequest::default().with_resources(vec![
+            AlterConfigsResource::default()
+                .with_resource_type(32)
+                .with_resource_name(s("any-group"))
+                .with_configs(vec![AlterableConfig::default()
+                    .with_name(s("consumer.session.timeout.ms"))
+                    .with_value(Some(s("50000")))]),
+        ]),
+    );
+    assert_eq!(alter.responses[0].error_code, 42, "INVALID_REQUEST");
+}
+
 #[test]
 fn delete_records_and_leader_epochs() {
     let dir = tempfile::tempdir().unwrap();

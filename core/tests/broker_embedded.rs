@@ -222,7 +222,7 @@ fn background_housekeeping_applies_retention() {
     b.create_topic(
         "short",
         Some(1),
-        configs(&[("retention.ms", "1"), ("segment.bytes", "500")]),
+        configs(&[("retention.ms", "1"), ("internal.segment.bytes", "500")]),
     )
     .unwrap();
     for i in 0..10 {

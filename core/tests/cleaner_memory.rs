@@ -15,7 +15,10 @@ fn cleaning_big_compressed_values_keeps_memory_bounded() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(
         dir.path(),
-        config(&[("cleanup.policy", "compact"), ("segment.bytes", "4096")]),
+        config(&[
+            ("cleanup.policy", "compact"),
+            ("internal.segment.bytes", "4096"),
+        ]),
         clock(10_000),
         false,
     );

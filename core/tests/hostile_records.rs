@@ -541,7 +541,10 @@ async fn poisoned_stored_batches_never_stop_the_broker() {
         b.create_topic(
             "compacted",
             Some(1),
-            configs(&[("cleanup.policy", "compact"), ("segment.bytes", "100")]),
+            configs(&[
+                ("cleanup.policy", "compact"),
+                ("internal.segment.bytes", "100"),
+            ]),
         )
         .unwrap();
         let mut c = server.client().await;
@@ -569,7 +572,7 @@ async fn poisoned_stored_batches_never_stop_the_broker() {
     assert_eq!((code, offset), (0, 0));
     let (code, offset, _) = c.list_offset("plain", now_ms() + 60_000).await;
     assert_eq!((code, offset), (0, -1));
-    // A newer k0 rolls the poisoned segment (segment.bytes=100) and makes it cleanable.
+    // A newer k0 rolls the poisoned segment (internal.segment.bytes=100) and makes it cleanable.
     let r = c.produce("compacted", good_batch(1)).await;
     assert_eq!((r.error_code, r.base_offset), (0, 3));
     let compacted = b.partition("compacted", 0).unwrap();
@@ -606,7 +609,7 @@ async fn one_failing_partition_does_not_stop_housekeeping_for_the_others() {
         b.create_topic(
             &name,
             Some(1),
-            configs(&[("retention.ms", "1000"), ("segment.bytes", "1024")]),
+            configs(&[("retention.ms", "1000"), ("internal.segment.bytes", "1024")]),
         )
         .unwrap();
         for _ in 0..4 {

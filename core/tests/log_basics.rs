@@ -13,7 +13,10 @@ fn offsets_are_assigned_and_read_back_across_rolls() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(
         dir.path(),
-        config(&[("segment.bytes", "4096"), ("index.interval.bytes", "512")]),
+        config(&[
+            ("internal.segment.bytes", "4096"),
+            ("index.interval.bytes", "512"),
+        ]),
         clock(1_000),
         false,
     );
@@ -104,7 +107,7 @@ fn truncate_and_log_start_offset() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(
         dir.path(),
-        config(&[("segment.bytes", "2048")]),
+        config(&[("internal.segment.bytes", "2048")]),
         clock(0),
         false,
     );
@@ -150,7 +153,7 @@ fn truncate_and_log_start_offset() {
     drop(log);
     let log = open(
         dir.path(),
-        config(&[("segment.bytes", "2048")]),
+        config(&[("internal.segment.bytes", "2048")]),
         clock(0),
         true,
     );
@@ -173,7 +176,10 @@ fn timestamps_lookup_and_log_append_time() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(
         dir.path(),
-        config(&[("segment.bytes", "1500"), ("index.interval.bytes", "100")]),
+        config(&[
+            ("internal.segment.bytes", "1500"),
+            ("index.interval.bytes", "100"),
+        ]),
         clock(0),
         false,
     );
@@ -302,7 +308,7 @@ fn old_producer_timestamps_do_not_roll_every_append() {
 #[test]
 fn sealed_segments_hold_no_descriptor_unless_read() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(&[("segment.bytes", "400")]);
+    let cfg = config(&[("internal.segment.bytes", "400")]);
     {
         let log = open(dir.path(), cfg.clone(), clock(1_000), false);
         for i in 0..40 {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 fn compacting(extra: &[(&str, &str)]) -> strom::log::LogConfig {
     let mut o = vec![
         ("cleanup.policy", "compact"),
-        ("segment.bytes", "1200"),
+        ("internal.segment.bytes", "1200"),
         ("delete.retention.ms", "1000"),
     ];
     o.extend_from_slice(extra);
@@ -117,6 +117,14 @@ fn tombstones_are_removed_only_after_delete_retention() {
             "{codec:?}: tombstone kept while younger than delete.retention.ms"
         );
         c.advance(1_001);
+        // Nothing new is dirty, so (as in Kafka) no pass runs and the tombstone stays...
+        assert_eq!(log.clean().unwrap(), strom::log::CleanOutcome::default());
+        // ...until new writes make the log dirty enough; that pass cleans the whole log.
+        for i in 0..20 {
+            let v = format!("{i:0>200}");
+            log.append(&keyed(&[("filler", Some(&v))], 101_001, codec))
+                .unwrap();
+        }
         log.clean().unwrap();
         let recs = read_all(&log);
         assert!(
@@ -156,7 +164,12 @@ fn min_compaction_lag_and_delete_policy() {
 
     // With cleanup.policy=delete the cleaner does nothing.
     let dir = tempfile::tempdir().unwrap();
-    let log = open(dir.path(), config(&[("segment.bytes", "1200")]), c, false);
+    let log = open(
+        dir.path(),
+        config(&[("internal.segment.bytes", "1200")]),
+        c,
+        false,
+    );
     for i in 0..20 {
         let v = format!("{i:0>200}");
         log.append(&keyed(&[("same", Some(&v))], 0, CODECS[0]))
@@ -222,7 +235,7 @@ fn compaction_keeps_the_surviving_records_byte_for_byte() {
         let dir = tempfile::tempdir().unwrap();
         let log = open(
             dir.path(),
-            compacting(&[("segment.bytes", "100")]),
+            compacting(&[("internal.segment.bytes", "100")]),
             clock(20_000),
             false,
         );
@@ -267,4 +280,95 @@ fn compaction_keeps_the_surviving_records_byte_for_byte() {
             (2, Some(&b"other"[..]))
         );
     }
+}
+
+/// Writes one record per key `k{from}..k{to}` with value `v{round}`, 100 bytes of padding each.
+fn put_keys(log: &strom::log::PartitionLog, keys: std::ops::Range<usize>, round: usize, ts: i64) {
+    for k in keys {
+        let v = format!("v{round}-{:0>100}", k);
+        log.append(&keyed(&[(&format!("k{k}"), Some(&v))], ts, CODECS[0]))
+            .unwrap();
+    }
+}
+
+fn live_duplicates(log: &strom::log::PartitionLog) -> usize {
+    let recs = read_all(log);
+    let keys: std::collections::HashSet<_> = recs.iter().map(|r| r.key.clone()).collect();
+    recs.len() - keys.len()
+}
+
+#[test]
+fn min_cleanable_dirty_ratio_holds_cleaning_until_enough_is_dirty() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = clock(10_000);
+    let log = open(
+        dir.path(),
+        compacting(&[("min.cleanable.dirty.ratio", "0.5")]),
+        c.clone(),
+        false,
+    );
+    // 60 distinct keys: the first pass (everything dirty) removes nothing but marks it clean.
+    put_keys(&log, 0..60, 0, 10_000);
+    let first = log.clean().unwrap();
+    assert_eq!(first.records_removed, 0);
+    let checkpoint = std::fs::read_to_string(dir.path().join("cleaner-offset-checkpoint")).unwrap();
+    assert!(
+        checkpoint.trim().parse::<i64>().unwrap() > 0,
+        "{checkpoint}"
+    );
+
+    // Rewrite 10 keys: well under half of the cleanable bytes are dirty, so no pass runs and
+    // the duplicates stay.
+    put_keys(&log, 0..10, 1, 10_000);
+    assert_eq!(log.clean().unwrap(), strom::log::CleanOutcome::default());
+    assert!(
+        live_duplicates(&log) >= 9,
+        "duplicates survive below the ratio"
+    );
+
+    // Rewrite the rest: now most of the log is dirty and the pass removes the old values.
+    put_keys(&log, 10..60, 1, 10_000);
+    let outcome = log.clean().unwrap();
+    assert!(outcome.records_removed >= 50, "{outcome:?}");
+
+    // The same log with ratio 0 cleans on any dirty byte at all.
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(
+        dir.path(),
+        compacting(&[("min.cleanable.dirty.ratio", "0")]),
+        c,
+        false,
+    );
+    put_keys(&log, 0..60, 0, 10_000);
+    log.clean().unwrap();
+    put_keys(&log, 0..10, 1, 10_000);
+    assert!(log.clean().unwrap().records_removed >= 9);
+}
+
+#[test]
+fn max_compaction_lag_forces_cleaning_below_the_ratio() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = clock(10_000);
+    let log = open(
+        dir.path(),
+        // A ratio no log can exceed: only max.compaction.lag.ms can start a pass.
+        compacting(&[
+            ("min.cleanable.dirty.ratio", "1"),
+            ("max.compaction.lag.ms", "60000"),
+        ]),
+        c.clone(),
+        false,
+    );
+    put_keys(&log, 0..60, 0, 10_000);
+    put_keys(&log, 0..60, 1, 10_000);
+    assert_eq!(
+        log.clean().unwrap(),
+        strom::log::CleanOutcome::default(),
+        "dirty records younger than max.compaction.lag.ms wait for the ratio"
+    );
+    c.advance(60_001);
+    let outcome = log.clean().unwrap();
+    assert!(outcome.records_removed >= 50, "{outcome:?}");
+    // Nothing dirty is left, so the next pass does nothing even though the lag has passed.
+    assert_eq!(log.clean().unwrap(), strom::log::CleanOutcome::default());
 }

@@ -15,7 +15,10 @@ use strom::log::LogConfig;
 use strom::records::batch::BatchHeader;
 
 fn cfg() -> LogConfig {
-    config(&[("segment.bytes", "4000"), ("index.interval.bytes", "300")])
+    config(&[
+        ("internal.segment.bytes", "4000"),
+        ("index.interval.bytes", "300"),
+    ])
 }
 
 /// Builds a log of several segments; returns its records and whether to close it cleanly.

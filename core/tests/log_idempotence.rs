@@ -63,7 +63,7 @@ fn dedup_survives_clean_and_unclean_restarts_and_truncation() {
         let dir = tempfile::tempdir().unwrap();
         let log = open(
             dir.path(),
-            config(&[("segment.bytes", "300")]),
+            config(&[("internal.segment.bytes", "300")]),
             clock(0),
             false,
         );
@@ -80,7 +80,7 @@ fn dedup_survives_clean_and_unclean_restarts_and_truncation() {
         drop(log);
         let log = open(
             dir.path(),
-            config(&[("segment.bytes", "300")]),
+            config(&[("internal.segment.bytes", "300")]),
             clock(0),
             clean,
         );

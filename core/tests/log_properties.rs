@@ -44,7 +44,7 @@ proptest! {
     fn appended_records_read_back_in_order(ops in proptest::collection::vec(op(), 1..40)) {
         let dir = tempfile::tempdir().unwrap();
         let cfg = config(&[
-            ("segment.bytes", "3000"),
+            ("internal.segment.bytes", "3000"),
             ("index.interval.bytes", "256"),
             ("segment.index.bytes", "120"),
             ("retention.bytes", "6000"),

@@ -12,7 +12,10 @@ fn retention_ms_deletes_segments_whose_newest_record_is_old() {
     let c = clock(1_000_000);
     let log = open(
         dir.path(),
-        config(&[("segment.bytes", "1000"), ("retention.ms", "60000")]),
+        config(&[
+            ("internal.segment.bytes", "1000"),
+            ("retention.ms", "60000"),
+        ]),
         c.clone(),
         false,
     );
@@ -66,7 +69,10 @@ fn retention_bytes_keeps_the_partition_under_the_limit() {
     let c = clock(0);
     let log = open(
         dir.path(),
-        config(&[("segment.bytes", "1000"), ("retention.bytes", "3000")]),
+        config(&[
+            ("internal.segment.bytes", "1000"),
+            ("retention.bytes", "3000"),
+        ]),
         c,
         false,
     );
@@ -96,7 +102,7 @@ fn retention_minus_one_keeps_everything() {
     let c = clock(0);
     let log = open(
         dir.path(),
-        config(&[("segment.bytes", "1000"), ("retention.ms", "-1")]),
+        config(&[("internal.segment.bytes", "1000"), ("retention.ms", "-1")]),
         c.clone(),
         false,
     );

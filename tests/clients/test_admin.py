@@ -224,6 +224,65 @@ def test_admin_confluent(strom, bootstrap):
     assert cfg["retention.ms"].is_default, "a re-created topic inherited the deleted topic's configs"
 
 
+KAFKA_TOPIC_CONFIGS = {
+    "min.cleanable.dirty.ratio": "0.3",
+    "max.compaction.lag.ms": "600000",
+    "segment.jitter.ms": "1000",
+    "preallocate": "true",
+    "min.insync.replicas": "1",
+    "compression.type": "zstd",
+    "compression.zstd.level": "5",
+}
+
+
+def test_admin_confluent_kafka_topic_configs(strom, bootstrap):
+    """Ordinary Kafka topic configs are accepted, described with their source, and validated."""
+    from confluent_kafka import KafkaError, KafkaException
+    from confluent_kafka.admin import ConfigResource, ConfigSource, NewTopic, ResourceType
+
+    admin = ck_admin(bootstrap)
+    topic = unique_topic("ck-kcfg")
+    fs = admin.create_topics(
+        [NewTopic(topic, num_partitions=1, replication_factor=1, config=dict(KAFKA_TOPIC_CONFIGS))],
+        operation_timeout=10,
+    )
+    fs[topic].result(timeout=20)
+
+    res = ConfigResource(ResourceType.TOPIC, topic)
+    cfg = admin.describe_configs([res])[res].result(timeout=15)
+    for name, value in KAFKA_TOPIC_CONFIGS.items():
+        assert cfg[name].value == value, name
+        # TOPIC_CONFIG (1) is DYNAMIC_TOPIC_CONFIG in the client.
+        assert cfg[name].source == ConfigSource.DYNAMIC_TOPIC_CONFIG.value, (name, cfg[name].source)
+    rest = {n: e for n, e in cfg.items() if n not in KAFKA_TOPIC_CONFIGS}
+    assert len(rest) == 33 - len(KAFKA_TOPIC_CONFIGS), sorted(rest)
+    for name, entry in rest.items():
+        assert entry.source == ConfigSource.DEFAULT_CONFIG.value and entry.is_default, name
+    assert rest["message.timestamp.after.max.ms"].value == "3600000"
+    assert rest["unclean.leader.election.enable"].value == "false"
+
+    # A bad value and an unknown name are both INVALID_CONFIG, and no topic is created.
+    refusals = [
+        ({"min.cleanable.dirty.ratio": "1.5"},
+         "Invalid value 1.5 for configuration min.cleanable.dirty.ratio: Value must be no more than 1"),
+        ({"message.format.version": "3.0"}, "Unknown topic config name: message.format.version"),
+    ]
+    for i, (config, message) in enumerate(refusals):
+        other = unique_topic(f"ck-kcfg-bad{i}")
+        with pytest.raises(KafkaException) as err:
+            admin.create_topics([NewTopic(other, 1, 1, config=config)])[other].result(timeout=15)
+        assert err.value.args[0].code() == KafkaError.INVALID_CONFIG, err.value
+        assert message in err.value.args[0].str(), err.value
+        assert other not in admin.list_topics(timeout=10).topics
+
+    # Group configs: the consumer group protocol's, with Kafka's defaults.
+    group = ConfigResource(ResourceType.GROUP, "ck-kcfg-group")
+    gcfg = admin.describe_configs([group])[group].result(timeout=15)
+    assert gcfg["consumer.session.timeout.ms"].value == "45000"
+    assert gcfg["consumer.heartbeat.interval.ms"].value == "5000"
+    assert all(e.source == ConfigSource.DEFAULT_CONFIG.value for e in gcfg.values())
+
+
 # -- kafkajs ------------------------------------------------------------------------------------
 
 

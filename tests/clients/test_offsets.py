@@ -180,7 +180,7 @@ def test_offsets_across_many_segments(strom, bootstrap):
     from kafka import TopicPartition as KpTP
 
     topic = unique_topic("segments")
-    ck_create_topic(bootstrap, topic, 1, config={"segment.bytes": "20000", "index.interval.bytes": "1000"})
+    ck_create_topic(bootstrap, topic, 1, config={"internal.segment.bytes": "20000", "index.interval.bytes": "1000"})
     t0 = (int(time.time()) - 3600) * 1000
     n = 600
     msgs = [Msg(f"k{i}", f"v{i:04d}-" + "s" * 150, partition=0, timestamp=t0 + 10 * i) for i in range(n)]

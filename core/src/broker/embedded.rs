@@ -129,7 +129,7 @@ impl Broker {
         remove_stale_dirs(&dir, &registry)?;
         let mut topics = HashMap::new();
         for (name, (id, partitions, configs)) in registry {
-            let log_config = LogConfig::from_overrides(&configs)?;
+            let log_config = LogConfig::from_stored(&name, &configs);
             let logs = (0..partitions)
                 .map(|p| {
                     let pdir = dir.join(partition_dir_name(&name, p));
@@ -328,7 +328,7 @@ impl Broker {
         }
         check_partition_count(total)?;
         fd_budget::check_new_partitions((total - current) as u64)?;
-        let log_config = LogConfig::from_overrides(&topic.configs)?;
+        let log_config = LogConfig::from_stored(name, &topic.configs);
         let created = NewPartitions::create(&self.inner.dir, name, current..total, |pdir, _| {
             open_partition(pdir, topic.id, &log_config, &self.inner.config.clock, true)
         })?;

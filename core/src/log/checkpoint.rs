@@ -1,4 +1,5 @@
-//! Small per-partition checkpoint files (`recovery-point`, `log-start-offset`): one decimal
+//! Small per-partition checkpoint files (`recovery-point`, `log-start-offset`,
+//! `cleaner-offset-checkpoint`): one decimal
 //! number, replaced atomically (write to a temp file, fsync, rename, fsync the directory).
 
 use crate::error::{Error, Result};
@@ -9,6 +10,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 pub const RECOVERY_POINT: &str = "recovery-point";
 pub const LOG_START_OFFSET: &str = "log-start-offset";
+/// The first offset compaction has not cleaned yet (Kafka keeps one per log directory under
+/// the same name); what the dirty ratio is measured from.
+pub const CLEANER_OFFSET: &str = "cleaner-offset-checkpoint";
 
 /// Reads a checkpoint; a missing or unreadable file is `None` (the caller falls back to the
 /// conservative value), never an error that would keep the partition offline.

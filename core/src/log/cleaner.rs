@@ -6,12 +6,18 @@
 //! The key map holds digests of keys, not keys, within `log.cleaner.dedupe.buffer.size`
 //! (see [`OffsetMap`]); the batches themselves are read one at a time.
 //!
+//! A pass runs only when the log is dirty enough (`min.cleanable.dirty.ratio`, measured from
+//! the `cleaner-offset-checkpoint` file each pass leaves in the partition directory) or has
+//! dirty records older than `max.compaction.lag.ms`; it then cleans the whole log, as Kafka's
+//! cleaner does, so older tombstones and duplicates go too.
+//!
 //! Sealed segments older than `min.compaction.lag.ms` are rewritten one at a time into a
 //! `.cleaned` file that replaces the segment with a rename; a crash leaves either the old or
 //! the new segment, and recovery removes a stray `.cleaned`.
 
 use crate::error::{Error, Result};
 use crate::log::checkpoint;
+use crate::log::config::LogConfig;
 use crate::log::partition_log::PartitionLog;
 use crate::log::segment::{file_stem, Segment};
 use crate::records::batch::{self, BatchHeader, HEADER_LEN};
@@ -97,6 +103,38 @@ impl OffsetMap {
     }
 }
 
+/// A sealed segment old enough to compact.
+#[derive(Debug, Clone, Copy)]
+struct Cleanable {
+    base: i64,
+    size: u64,
+    /// The offset after its last record.
+    end: i64,
+    /// The max timestamp of its first batch (-1 if none), what Kafka measures
+    /// `max.compaction.lag.ms` from.
+    first_batch_timestamp: i64,
+}
+
+/// Kafka's choice of a log to clean (`LogCleanerManager.grabFilthiestCompactedLog`): its dirty
+/// ratio — bytes written since the last cleaning over all cleanable bytes — exceeds
+/// `min.cleanable.dirty.ratio`, or some dirty record is older than `max.compaction.lag.ms`.
+/// Either way there must be dirty bytes: a log with nothing new is left alone.
+fn worth_cleaning(cfg: &LogConfig, cleanable: &[Cleanable], first_dirty: i64, now: i64) -> bool {
+    let (clean, dirty): (Vec<&Cleanable>, Vec<&Cleanable>) =
+        cleanable.iter().partition(|s| s.end <= first_dirty);
+    let clean_bytes: u64 = clean.iter().map(|s| s.size).sum();
+    let dirty_bytes: u64 = dirty.iter().map(|s| s.size).sum();
+    if dirty_bytes == 0 {
+        return false;
+    }
+    let overdue = dirty.iter().any(|s| {
+        s.first_batch_timestamp > 0
+            && now.saturating_sub(s.first_batch_timestamp) > cfg.max_compaction_lag_ms
+    });
+    let ratio = dirty_bytes as f64 / (clean_bytes + dirty_bytes) as f64;
+    overdue || ratio > cfg.min_cleanable_dirty_ratio
+}
+
 impl PartitionLog {
     /// One compaction pass over the sealed segments with Kafka's default key map budget.
     pub fn clean(&self) -> Result<CleanOutcome> {
@@ -108,25 +146,40 @@ impl PartitionLog {
     /// fills, only the records before that point are compacted this pass.
     pub fn clean_within(&self, dedupe_bytes: usize) -> Result<CleanOutcome> {
         let now = self.clock.now_ms();
-        let (cfg, cleanable, all) = {
+        let mut outcome = CleanOutcome::default();
+        if !self.state.read().config.compact_enabled {
+            return Ok(outcome);
+        }
+        let checkpointed = checkpoint::read(&self.dir, checkpoint::CLEANER_OFFSET);
+        let (cfg, cleanable, all, first_dirty) = {
             let st = self.state.read();
             let active_base = st.active().base_offset();
             let lag = st.config.min_compaction_lag_ms;
+            let log_start = st.segments.keys().next().copied().unwrap_or(0);
+            // As Kafka: a checkpoint outside the log (truncated, or below its start) is reset
+            // to the log start.
+            let first_dirty = checkpointed
+                .filter(|&c| c >= log_start && c <= st.log_end_offset())
+                .unwrap_or(log_start);
             // A prefix, as Kafka cleans: stopping at the first segment too young to clean keeps
             // a tombstone after it from being dropped while an older value sits before it.
-            let cleanable: Vec<(i64, u64)> = st
+            let cleanable: Vec<Cleanable> = st
                 .segments
                 .values()
                 .take_while(|s| s.base_offset() != active_base)
                 .take_while(|s| s.is_empty() || now.saturating_sub(s.max_timestamp()) >= lag)
                 .filter(|s| !s.is_empty())
-                .map(|s| (s.base_offset(), s.size()))
+                .map(|s| Cleanable {
+                    base: s.base_offset(),
+                    size: s.size(),
+                    end: s.next_offset(),
+                    first_batch_timestamp: s.rolling_timestamp().unwrap_or(-1),
+                })
                 .collect();
             let all: Vec<i64> = st.segments.keys().copied().collect();
-            (st.config.clone(), cleanable, all)
+            (st.config.clone(), cleanable, all, first_dirty)
         };
-        let mut outcome = CleanOutcome::default();
-        if !cfg.compact_enabled || cleanable.is_empty() {
+        if cleanable.is_empty() || !worth_cleaning(&cfg, &cleanable, first_dirty, now) {
             return Ok(outcome);
         }
         // Latest offset of every key across the whole log, active segment included: a newer
@@ -163,10 +216,17 @@ impl PartitionLog {
         if let Some(end) = map.full_at {
             tracing::info!(dir = %self.dir.display(), keys = map.latest.len(), end, "compaction key map full (log.cleaner.dedupe.buffer.size): cleaning up to this offset");
         }
-        for (base, size) in cleanable {
+        // Where the next pass's dirty part starts: after the last segment this pass cleaned
+        // whole, i.e. one the key map covered entirely and that was still there to rewrite.
+        let mut cleaned_to = first_dirty;
+        for &Cleanable {
+            base, size, end, ..
+        } in &cleanable
+        {
             if !map.covers(base) {
                 break;
             }
+            let whole = map.full_at.is_none_or(|full| end <= full);
             let mut out = Vec::with_capacity(size as usize / 2);
             let mut removed = 0u64;
             let mut last: Option<BatchHeader> = None;
@@ -209,6 +269,9 @@ impl PartitionLog {
                 Ok(())
             })?;
             if removed == 0 {
+                if whole {
+                    cleaned_to = cleaned_to.max(end);
+                }
                 continue;
             }
             // Keep the segment's last offset in place, so its end still meets the next
@@ -225,7 +288,16 @@ impl PartitionLog {
                 outcome.records_removed += removed;
                 outcome.bytes_before += size;
                 outcome.bytes_after += out.len() as u64;
+                if whole {
+                    cleaned_to = cleaned_to.max(end);
+                }
+            } else {
+                // Changed under us (retention, truncation): the rest waits for the next pass.
+                break;
             }
+        }
+        if checkpointed != Some(cleaned_to) && !self.is_retired() {
+            checkpoint::write(&self.dir, checkpoint::CLEANER_OFFSET, cleaned_to)?;
         }
         Ok(outcome)
     }

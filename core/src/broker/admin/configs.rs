@@ -1,8 +1,9 @@
 //! DescribeConfigs, AlterConfigs and IncrementalAlterConfigs for topics; broker resources are
-//! described read-only (the defaults topics inherit, under Kafka's broker config names).
+//! described read-only (the defaults topics inherit, under Kafka's broker config names), and
+//! so are group resources (the consumer group configs strom's coordinator implements).
 
 use super::topics::{NODE_ID, SOURCE_DEFAULT, SOURCE_TOPIC};
-use super::{error_parts, str, RESOURCE_BROKER, RESOURCE_TOPIC};
+use super::{error_parts, str, RESOURCE_BROKER, RESOURCE_GROUP, RESOURCE_TOPIC};
 use crate::broker::{topic_name, Broker};
 use crate::error::Error;
 use crate::log::config;
@@ -31,6 +32,11 @@ pub fn describe_configs(
                 .as_ref()
                 .is_none_or(|keys| keys.is_empty() || keys.iter().any(|k| k.as_str() == name))
         };
+        let show = Show {
+            synonyms: req.include_synonyms,
+            docs: req.include_documentation,
+            version,
+        };
         let mut result = DescribeConfigsResult::default()
             .with_resource_type(res.resource_type)
             .with_resource_name(res.resource_name.clone())
@@ -38,31 +44,10 @@ pub fn describe_configs(
         match res.resource_type {
             RESOURCE_TOPIC => match broker.topic(res.resource_name.as_str()) {
                 Some(t) => {
-                    result.configs = config::known()
-                        .filter(|c| wanted(c.name))
-                        .map(|c| {
-                            let over = t.configs.get(c.name);
-                            let mut synonyms = Vec::new();
-                            if req.include_synonyms {
-                                if let Some(v) = over {
-                                    synonyms.push(synonym(c.name, v, SOURCE_TOPIC));
-                                }
-                                synonyms.push(synonym(c.broker_synonym, c.default, SOURCE_DEFAULT));
-                            }
-                            entry(
-                                c,
-                                over.map_or(c.default, String::as_str),
-                                if over.is_some() {
-                                    SOURCE_TOPIC
-                                } else {
-                                    SOURCE_DEFAULT
-                                },
-                                false,
-                                synonyms,
-                                version,
-                                req.include_documentation,
-                            )
-                        })
+                    result.configs = config::describe(&t.configs)
+                        .into_iter()
+                        .filter(|(c, _, _)| wanted(c.name))
+                        .map(|(c, value, overridden)| topic_entry(c, value, overridden, show))
                         .collect();
                 }
                 None => {
@@ -72,26 +57,44 @@ pub fn describe_configs(
                 }
             },
             RESOURCE_BROKER if broker_name_ok(res.resource_name.as_str()) => {
+                // The defaults topics inherit, under their broker names, read-only: strom has
+                // no dynamic broker configs. Topic configs without a broker synonym are not
+                // broker configs.
                 result.configs = config::known()
-                    .filter(|c| wanted(c.broker_synonym))
-                    .map(|c| {
-                        let info = config::ConfigInfo {
-                            name: c.broker_synonym,
-                            ..c
-                        };
-                        let synonyms = if req.include_synonyms {
-                            vec![synonym(c.broker_synonym, c.default, SOURCE_DEFAULT)]
-                        } else {
-                            Vec::new()
-                        };
+                    .filter_map(|c| Some((c.broker_synonym?, c)))
+                    .filter(|(b, _)| wanted(b))
+                    .map(|(b, c)| {
+                        let value = c.default.map(str::to_string);
+                        let synonyms = vec![synonym(b, value.as_deref(), SOURCE_DEFAULT)];
                         entry(
-                            info,
-                            c.default,
+                            b,
+                            c.type_id,
+                            c.doc,
+                            value.as_deref(),
                             SOURCE_DEFAULT,
                             true,
                             synonyms,
-                            version,
-                            req.include_documentation,
+                            show,
+                        )
+                    })
+                    .collect();
+            }
+            RESOURCE_GROUP if !res.resource_name.is_empty() => {
+                result.configs = GROUP_CONFIGS
+                    .iter()
+                    .filter(|g| wanted(g.name))
+                    .map(|g| {
+                        let synonyms =
+                            vec![synonym(g.broker_synonym, Some(g.default), SOURCE_DEFAULT)];
+                        entry(
+                            g.name,
+                            g.type_id,
+                            g.doc,
+                            Some(g.default),
+                            SOURCE_DEFAULT,
+                            true,
+                            synonyms,
+                            show,
                         )
                     })
                     .collect();
@@ -109,37 +112,103 @@ pub fn describe_configs(
     out
 }
 
+/// A group config strom's coordinator implements, described read-only.
+struct GroupConfig {
+    name: &'static str,
+    default: &'static str,
+    /// The broker config Kafka takes the group's default from.
+    broker_synonym: &'static str,
+    type_id: i8,
+    doc: &'static str,
+}
+
+/// The consumer-protocol (KIP-848) group configs, with Kafka's broker defaults
+/// (`group.consumer.*`). The admin handlers do not see the coordinator's GroupConfig, so the
+/// values are Kafka's defaults, which strom's coordinator also uses unless configured
+/// otherwise. share.* and streams.* are absent: strom has neither kind of group.
+#[rustfmt::skip]
+const GROUP_CONFIGS: &[GroupConfig] = &[
+    GroupConfig { name: "consumer.heartbeat.interval.ms", default: "5000", broker_synonym: "group.consumer.heartbeat.interval.ms", type_id: 3, doc: "The heartbeat interval given to the members of a consumer group." },
+    GroupConfig { name: "consumer.session.timeout.ms", default: "45000", broker_synonym: "group.consumer.session.timeout.ms", type_id: 3, doc: "The timeout to detect client failures when using the consumer group protocol." },
+];
+
+/// What the request asked to be included.
+#[derive(Clone, Copy)]
+struct Show {
+    synonyms: bool,
+    docs: bool,
+    version: i16,
+}
+
+/// A topic config: TOPIC_CONFIG when the topic overrides it, DEFAULT_CONFIG otherwise; its
+/// synonyms are the override, then the broker config it would otherwise come from.
+fn topic_entry(
+    c: config::ConfigInfo,
+    value: Option<String>,
+    overridden: bool,
+    show: Show,
+) -> DescribeConfigsResourceResult {
+    let source = if overridden {
+        SOURCE_TOPIC
+    } else {
+        SOURCE_DEFAULT
+    };
+    let mut synonyms = Vec::new();
+    if overridden {
+        synonyms.push(synonym(c.name, value.as_deref(), SOURCE_TOPIC));
+    }
+    if c.default.is_some() {
+        synonyms.push(synonym(
+            c.broker_synonym.unwrap_or(c.name),
+            c.default,
+            SOURCE_DEFAULT,
+        ));
+    }
+    entry(
+        c.name,
+        c.type_id,
+        c.doc,
+        value.as_deref(),
+        source,
+        false,
+        synonyms,
+        show,
+    )
+}
+
 fn broker_name_ok(name: &str) -> bool {
     name.is_empty() || name == NODE_ID.to_string()
 }
 
-fn synonym(name: &str, value: &str, source: i8) -> DescribeConfigsSynonym {
+fn synonym(name: &str, value: Option<&str>, source: i8) -> DescribeConfigsSynonym {
     DescribeConfigsSynonym::default()
         .with_name(str(name))
-        .with_value(Some(str(value)))
+        .with_value(value.map(str))
         .with_source(source)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn entry(
-    c: config::ConfigInfo,
-    value: &str,
+    name: &str,
+    type_id: i8,
+    doc: &str,
+    value: Option<&str>,
     source: i8,
     read_only: bool,
     synonyms: Vec<DescribeConfigsSynonym>,
-    version: i16,
-    docs: bool,
+    show: Show,
 ) -> DescribeConfigsResourceResult {
     let mut e = DescribeConfigsResourceResult::default()
-        .with_name(str(c.name))
-        .with_value(Some(str(value)))
+        .with_name(str(name))
+        .with_value(value.map(str))
         .with_read_only(read_only)
         .with_config_source(source)
-        .with_synonyms(synonyms)
+        .with_synonyms(if show.synonyms { synonyms } else { Vec::new() })
         .with_documentation(None);
-    if version >= 3 {
-        e.config_type = c.type_id;
-        if docs {
-            e.documentation = Some(str(c.doc));
+    if show.version >= 3 {
+        e.config_type = type_id;
+        if show.docs {
+            e.documentation = Some(str(doc));
         }
     }
     e
@@ -154,6 +223,9 @@ const INTERNAL_TOPIC_CONFIGS: &[&str] = &[
     "flush.messages",
     "flush.ms",
     "index.interval.bytes",
+    "internal.segment.bytes",
+    "max.compaction.lag.ms",
+    "min.cleanable.dirty.ratio",
     "min.compaction.lag.ms",
     "segment.bytes",
     "segment.index.bytes",
@@ -192,6 +264,12 @@ fn alter_topic(
     validate_only: bool,
     change: impl FnOnce(&mut TopicConfigs) -> Result<(), Error>,
 ) -> Result<(), Error> {
+    if resource_type == RESOURCE_GROUP {
+        return Err(Error::InvalidRequest(format!(
+            "group {:?}: group configs are read-only on strom (its coordinator uses the broker defaults)",
+            name.as_str()
+        )));
+    }
     if resource_type != RESOURCE_TOPIC {
         return Err(Error::InvalidRequest(format!(
             "config resource type {resource_type} cannot be altered: strom has no dynamic broker configs"
@@ -303,6 +381,17 @@ fn apply_op(
         }
         2 | 3 => {
             let v = need_value(value)?;
+            // Kafka: only LIST configs take APPEND/SUBTRACT (unknown names are refused by
+            // the validation that follows).
+            if config::type_of(&name).is_some_and(|t| t != config::ConfigType::List) {
+                return Err(Error::InvalidConfig {
+                    reason: format!(
+                        "Config value {} is not allowed for config key: {name}",
+                        if op == 2 { "append" } else { "subtract" }
+                    ),
+                    name,
+                });
+            }
             let current = c
                 .get(&name)
                 .cloned()

@@ -28,3 +28,4 @@ pub(crate) fn str(s: impl Into<String>) -> StrBytes {
 /// Kafka's `ConfigResource.Type` ids.
 pub(crate) const RESOURCE_TOPIC: i8 = 2;
 pub(crate) const RESOURCE_BROKER: i8 = 4;
+pub(crate) const RESOURCE_GROUP: i8 = 32;

@@ -80,7 +80,11 @@ pub fn create_topics(
             for c in &t.configs {
                 let value = c.value.as_ref().ok_or_else(|| Error::InvalidConfig {
                     name: c.name.as_str().to_string(),
-                    reason: "a null value cannot be set".into(),
+                    // Kafka's wording (ConfigurationControlManager).
+                    reason: format!(
+                        "Null value not supported for topic configs: {}",
+                        c.name.as_str()
+                    ),
                 })?;
                 configs.insert(c.name.as_str().to_string(), value.as_str().to_string());
             }
@@ -115,16 +119,17 @@ pub fn create_topics(
 }
 
 fn describe_for_create(overrides: &TopicConfigs) -> Vec<CreatableTopicConfigs> {
-    config::known()
-        .map(|c| {
-            let (value, source) = match overrides.get(c.name) {
-                Some(v) => (v.clone(), SOURCE_TOPIC),
-                None => (c.default.to_string(), SOURCE_DEFAULT),
-            };
+    config::describe(overrides)
+        .into_iter()
+        .map(|(c, value, overridden)| {
             CreatableTopicConfigs::default()
                 .with_name(str(c.name))
-                .with_value(Some(str(value)))
-                .with_config_source(source)
+                .with_value(value.map(str))
+                .with_config_source(if overridden {
+                    SOURCE_TOPIC
+                } else {
+                    SOURCE_DEFAULT
+                })
         })
         .collect()
 }
