@@ -35,6 +35,18 @@ pub enum Error {
     /// A batch larger than the topic's `max.message.bytes`.
     #[error("record batch of {size} bytes exceeds max.message.bytes={limit}")]
     MessageTooLarge { size: usize, limit: usize },
+    /// acks=all to a partition with fewer in-sync replicas than its `min.insync.replicas`
+    /// (on one node there is one, so a setting above 1 refuses acks=all, as Kafka does).
+    #[error(
+        "partition {topic}-{partition} has {in_sync} in-sync replica(s), fewer than its \
+         min.insync.replicas={required}"
+    )]
+    NotEnoughReplicas {
+        topic: String,
+        partition: i32,
+        required: i32,
+        in_sync: i32,
+    },
     /// An offset below the log start or above the log end.
     #[error("offset {offset} is out of range [{log_start}, {log_end}]")]
     OffsetOutOfRange {
@@ -143,6 +155,7 @@ impl Error {
             Error::InvalidTimestamp(_) => ResponseError::InvalidTimestamp,
             Error::UnsupportedMagic(_) => ResponseError::UnsupportedForMessageFormat,
             Error::MessageTooLarge { .. } => ResponseError::MessageTooLarge,
+            Error::NotEnoughReplicas { .. } => ResponseError::NotEnoughReplicas,
             Error::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
             Error::InvalidTopic { .. } => ResponseError::InvalidTopicException,
             Error::TopicExists(_) => ResponseError::TopicAlreadyExists,

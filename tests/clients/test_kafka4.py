@@ -231,3 +231,58 @@ def test_kafka_leader_election_and_reassignments_on_one_node(bootstrap):
     out = kafka_tool("org.apache.kafka.tools.reassign.ReassignPartitionsCommand", "--bootstrap-server", bootstrap,
                      "--list")
     assert "No partition reassignments found." in out, out
+
+
+def _stored_codecs(strom, topic: str) -> list[str]:
+    """The codec of every stored batch of partition 0, via `strom dump-log`."""
+    import subprocess
+
+    seg = strom.data_dir / f"{topic}-0" / "00000000000000000000.log"
+    out = subprocess.run([str(strom.binary), "dump-log", str(seg)], capture_output=True, timeout=30)
+    assert out.returncode == 0, out.stderr.decode()
+    return [line.split(" codec ")[1].split()[0] for line in out.stdout.decode().splitlines()
+            if line.startswith("offset ")]
+
+
+@pytest.mark.parametrize("codec,level", [("zstd", "5"), ("gzip", "9"), ("lz4", "12"), ("snappy", None),
+                                         ("uncompressed", None)])
+def test_topic_compression_type_recompresses_on_the_broker(strom, bootstrap, codec, level):
+    """Item 6: `compression.type` other than `producer` stores every batch in the topic's codec
+    (at its `compression.<codec>.level`), as Kafka's broker recompresses; the records read back
+    unchanged by librdkafka, whatever codec the producer used."""
+    from clientlib import ck_read_all
+
+    topic = unique_topic(f"k4-recompress-{codec}")
+    config = {"compression.type": codec}
+    if level:
+        config[f"compression.{codec}.level"] = level
+    ck_create_topic(bootstrap, topic, 1, config)
+    sent = []
+    for producer_codec in ("none", "gzip", "lz4"):
+        msgs = [Msg(key=f"k{i}", value=f"{producer_codec}-{i}-" + "x" * (i % 50), partition=0) for i in range(40)]
+        ck_produce(bootstrap, topic, msgs, producer_codec)
+        sent += msgs
+    stored = _stored_codecs(strom, topic)
+    want = "none" if codec == "uncompressed" else codec
+    assert stored and set(stored) == {want}, stored
+    got = ck_read_all(bootstrap, topic, 1)[0]
+    assert [(r.key, r.value) for r in got] == [(m.key, m.value) for m in sent]
+
+
+def test_min_insync_replicas_above_one_refuses_acks_all(bootstrap):
+    """Item 6: `min.insync.replicas` is honoured: one node has one in-sync replica, so a topic
+    asking for 2 refuses acks=all with NOT_ENOUGH_REPLICAS (nothing stored) and takes acks=1."""
+    topic = unique_topic("k4-minisr")
+    ck_create_topic(bootstrap, topic, 1, {"min.insync.replicas": "2"})
+    errors = []
+    p = ck.Producer({"bootstrap.servers": bootstrap, "acks": "all", "retries": 0, "enable.idempotence": False,
+                     "message.timeout.ms": 10000})
+    p.produce(topic, value=b"x", partition=0, on_delivery=lambda err, msg: errors.append(err))
+    p.flush(15)
+    assert len(errors) == 1 and errors[0] is not None, errors
+    assert errors[0].code() == ck.KafkaError.NOT_ENOUGH_REPLICAS, errors[0]
+    ck_produce(bootstrap, topic, [Msg(key=None, value="y", partition=0)], acks="1")
+    c = ck.Consumer({"bootstrap.servers": bootstrap, "group.id": unique_topic("g")})
+    low, high = c.get_watermark_offsets(ck.TopicPartition(topic, 0), timeout=10, cached=False)
+    c.close()
+    assert (low, high) == (0, 1), "only the acks=1 record is stored"

@@ -71,7 +71,12 @@ pub(super) async fn handle(ctx: &Context, version: i16, req: ProduceRequest) -> 
                     None => Err(Error::InvalidRecord("the partition has no records".into())),
                     Some(records) => topic_name::refuse_internal(&topic.name.0)
                         .and_then(|()| broker.partition(&topic.name.0, p.index))
-                        .and_then(|log| log.append(&records).map(|info| (info, log))),
+                        .and_then(|log| {
+                            if acks == -1 {
+                                enough_replicas(&log, &topic.name.0, p.index)?;
+                            }
+                            log.append(&records).map(|info| (info, log))
+                        }),
                 };
                 if let Err(e) = &result {
                     tracing::debug!(topic = %escape(&topic.name.0), partition = p.index, "produce refused: {}", escape(e));
@@ -101,6 +106,24 @@ pub(super) async fn handle(ctx: &Context, version: i16, req: ProduceRequest) -> 
             respond(version, &names, outcomes)
         })),
     }
+}
+
+/// The replicas in sync with a partition on one node: its leader, this node.
+const IN_SYNC_REPLICAS: i32 = 1;
+
+/// acks=all needs `min.insync.replicas` replicas in sync; Kafka checks before appending, so a
+/// refused batch is not stored (NOT_ENOUGH_REPLICAS, which producers retry).
+fn enough_replicas(log: &PartitionLog, topic: &str, partition: i32) -> Result<(), Error> {
+    let required = log.config().min_insync_replicas;
+    if required > IN_SYNC_REPLICAS {
+        return Err(Error::NotEnoughReplicas {
+            topic: topic.to_string(),
+            partition,
+            required,
+            in_sync: IN_SYNC_REPLICAS,
+        });
+    }
+    Ok(())
 }
 
 /// Waits until every appended partition of the request is fsync'd, all partitions at once:

@@ -9,10 +9,11 @@
 //!
 //! | honoured | accepted, no effect on one node |
 //! |---|---|
-//! | cleanup.policy, delete.retention.ms, flush.*, index.interval.bytes, max.message.bytes, message.timestamp.*, min.cleanable.dirty.ratio, min/max.compaction.lag.ms, retention.*, segment.bytes, internal.segment.bytes, segment.index.bytes, segment.ms | segment.jitter.ms (rolling lives in the append path), preallocate, file.delete.delay.ms, unclean.leader.election.enable, *.replication.throttled.replicas, local.retention.*, remote.log.* |
+//! | cleanup.policy, compression.type and compression.*.level (recompressed on append), delete.retention.ms, flush.*, index.interval.bytes, max.message.bytes, message.timestamp.*, min.cleanable.dirty.ratio, min/max.compaction.lag.ms, min.insync.replicas (acks=all refused above 1), retention.*, segment.bytes, internal.segment.bytes, segment.index.bytes, segment.ms, segment.jitter.ms | preallocate, file.delete.delay.ms, unclean.leader.election.enable, *.replication.throttled.replicas, local.retention.*, remote.log.* |
 //!
 //! `compression.type` (with its `compression.*.level`) and `min.insync.replicas` are parsed into
-//! [`LogConfig::compression`] and [`LogConfig::min_insync_replicas`] for the produce path.
+//! [`LogConfig::compression`] and [`LogConfig::min_insync_replicas`] for the append and produce
+//! paths.
 //! `remote.storage.enable=true` is refused as Kafka refuses it on a broker without tiered
 //! storage.
 
@@ -127,7 +128,7 @@ const SPECS: &[Spec] = &[
     spec("retention.ms", T::Long, "604800000", AtLeast(-1), "log.retention.ms", "delete segments whose newest record is older"),
     spec("segment.bytes", T::Int, "1073741824", AtLeast(1_048_576), "log.segment.bytes", "roll the active segment at this size"),
     spec("segment.index.bytes", T::Int, "10485760", AtLeast(4), "log.index.size.max.bytes", "preallocated size of each index"),
-    spec("segment.jitter.ms", T::Long, "0", AtLeast(0), "log.roll.jitter.ms", "random jitter subtracted from segment.ms. strom rolls at segment.ms exactly. Accepted; no effect on a single strom node."),
+    spec("segment.jitter.ms", T::Long, "0", AtLeast(0), "log.roll.jitter.ms", "jitter subtracted from segment.ms, per segment (strom draws it from the segment's base offset)"),
     spec("segment.ms", T::Long, "604800000", AtLeast(1), "log.roll.ms", "roll the active segment after this long"),
     spec("unclean.leader.election.enable", T::Boolean, "false", Any, "unclean.leader.election.enable", "elect an out-of-sync replica as leader. strom's one replica is always the leader. Accepted; no effect on a single strom node."),
 ];

@@ -5,13 +5,14 @@
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::log::checkpoint;
-use crate::log::config::LogConfig;
+use crate::log::config::{LogConfig, TopicCompression};
 use crate::log::durability::GroupCommit;
 use crate::log::producer_state::{self, Prepared, ProducerState};
 use crate::log::recovery;
 use crate::log::segment::{PendingBatch, Segment, SegmentSettings};
 use crate::log::validate;
-use crate::records::batch::{self, LocatedBatch};
+use crate::records::batch::{self, Codec, LocatedBatch};
+use crate::records::recompress;
 use crate::records::stored;
 use bytes::Bytes;
 use parking_lot::RwLock;
@@ -191,10 +192,14 @@ impl PartitionLog {
     /// [`validate`]); on any error nothing changes. Offsets are assigned by patching each
     /// batch's `baseOffset` on its way to the file.
     pub fn append(&self, batches: &[u8]) -> Result<AppendInfo> {
-        let (max, rules) = {
+        let (max, rules, target) = {
             let st = self.state.read();
             let rules = validate::Rules::of(&st.config, self.clock.now_ms());
-            (st.config.max_message_bytes, rules)
+            (
+                st.config.max_message_bytes,
+                rules,
+                topic_codec(&st.config.compression),
+            )
         };
         let located = batch::split_and_validate(batches, max)?;
         // Outside the lock: walking records is the expensive part, and needs no log state.
@@ -205,9 +210,28 @@ impl PartitionLog {
                 validate::check_batch(&b.header, bytes, &rules)
             })
             .collect::<Result<Vec<_>>>()?;
+        // A topic `compression.type` other than `producer`: batches in another codec are
+        // stored in the topic's, as Kafka's log validator recompresses them; the rewritten
+        // batches are checked against max.message.bytes again.
+        if let Some((codec, level)) = target {
+            if let Some(rewritten) = recompressed(batches, &located, codec, level)? {
+                let located = batch::split_and_validate(&rewritten, max)?;
+                return self.append_checked(&rewritten, &located, &checked);
+            }
+        }
+        self.append_checked(batches, &located, &checked)
+    }
+
+    /// The append of validated batches.
+    fn append_checked(
+        &self,
+        batches: &[u8],
+        located: &[LocatedBatch],
+        checked: &[validate::Checked],
+    ) -> Result<AppendInfo> {
         let info = {
             let mut st = self.state.write();
-            let info = self.append_locked(&mut st, batches, &located, &checked)?;
+            let info = self.append_locked(&mut st, batches, located, checked)?;
             self.end_offset.send_replace(info.last_offset + 1);
             info
         };
@@ -335,9 +359,14 @@ impl PartitionLog {
         let too_big = active.size() + incoming > cfg.segment_bytes;
         // As Kafka: the incoming batch's timestamp against the first batch's, so a producer
         // whose clock is far behind does not roll a segment on every append.
+        // `segment.jitter.ms` takes a per-segment amount off segment.ms, so logs created
+        // together do not all roll at once (Kafka draws it at random per segment; here it
+        // comes from the segment's base offset, so it survives a restart).
+        let roll_after = cfg.segment_ms
+            - roll_jitter(active.base_offset(), cfg.segment_jitter_ms, cfg.segment_ms);
         let too_old = active
             .rolling_timestamp()
-            .is_some_and(|t| incoming_ts.saturating_sub(t) > cfg.segment_ms);
+            .is_some_and(|t| incoming_ts.saturating_sub(t) > roll_after);
         let offsets_overflow = last_offset - active.base_offset() > u32::MAX as i64;
         if too_big || too_old || offsets_overflow || active.indexes_full() {
             self.roll(st)?;
@@ -697,5 +726,84 @@ impl PartitionLog {
             });
         }
         Ok(())
+    }
+}
+
+/// The codec (and level) a topic's `compression.type` stores batches in; `None` for
+/// `producer`. Gzip's level -1 is its default.
+fn topic_codec(c: &TopicCompression) -> Option<(Codec, Option<i32>)> {
+    match *c {
+        TopicCompression::Producer => None,
+        TopicCompression::Uncompressed => Some((Codec::None, None)),
+        TopicCompression::Gzip { level } => Some((Codec::Gzip, Some(level).filter(|l| *l > 0))),
+        TopicCompression::Snappy => Some((Codec::Snappy, None)),
+        TopicCompression::Lz4 { level } => Some((Codec::Lz4, Some(level))),
+        TopicCompression::Zstd { level } => Some((Codec::Zstd, Some(level))),
+    }
+}
+
+/// `batches` with every batch not in `codec` recompressed into it, or `None` when all were.
+fn recompressed(
+    batches: &[u8],
+    located: &[LocatedBatch],
+    codec: Codec,
+    level: Option<i32>,
+) -> Result<Option<Vec<u8>>> {
+    let mut out: Option<Vec<u8>> = None;
+    for (i, b) in located.iter().enumerate() {
+        let bytes = &batches[b.position..b.position + b.header.total_len()];
+        match recompress::recompress(&b.header, bytes, codec, level)? {
+            Some(new) => {
+                let buf = out.get_or_insert_with(|| {
+                    // The batches before this one, as they were.
+                    let mut buf = Vec::with_capacity(batches.len());
+                    for earlier in &located[..i] {
+                        buf.extend_from_slice(
+                            &batches
+                                [earlier.position..earlier.position + earlier.header.total_len()],
+                        );
+                    }
+                    buf
+                });
+                buf.extend_from_slice(&new);
+            }
+            None => {
+                if let Some(buf) = out.as_mut() {
+                    buf.extend_from_slice(bytes);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A segment's `segment.jitter.ms` share: in `0..min(jitter, segment.ms)`, spread by a hash
+/// of its base offset (splitmix64).
+fn roll_jitter(base_offset: i64, jitter_ms: i64, segment_ms: i64) -> i64 {
+    let bound = jitter_ms.min(segment_ms);
+    if bound <= 0 {
+        return 0;
+    }
+    let mut z = (base_offset as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z % bound as u64) as i64
+}
+
+#[cfg(test)]
+mod jitter_tests {
+    use super::roll_jitter;
+
+    #[test]
+    fn jitter_stays_below_its_bound_and_varies() {
+        assert_eq!(roll_jitter(7, 0, 1000), 0);
+        let values: Vec<i64> = (0..50).map(|b| roll_jitter(b * 1000, 600, 1000)).collect();
+        assert!(values.iter().all(|j| (0..600).contains(j)));
+        assert!(values.windows(2).any(|w| w[0] != w[1]), "{values:?}");
+        assert!(
+            (0..50).all(|b| roll_jitter(b, 5000, 1000) < 1000),
+            "bounded by segment.ms"
+        );
     }
 }
