@@ -102,8 +102,37 @@ pub(super) async fn handle(ctx: &Context, version: i16, req: ProduceRequest) -> 
         },
         1 => Reply::Now(respond(version, &names, outcomes)),
         _ => Reply::Later(Box::pin(async move {
-            wait_all_durable(&mut outcomes).await;
-            respond(version, &names, outcomes)
+            let places: Vec<(usize, i32)> =
+                outcomes.iter().map(|o| (o.topic, o.partition)).collect();
+            let waited = off_thread(move || {
+                for o in &mut outcomes {
+                    if let Ok((info, log)) = &o.result {
+                        if let Err(e) = log.wait_durable(info.last_offset + 1) {
+                            o.result = Err(e);
+                        }
+                    }
+                }
+                outcomes
+            })
+            .await;
+            match waited {
+                Some(outcomes) => respond(version, &names, outcomes),
+                // The fsync wait panicked: durability is unknown, so say so per partition.
+                None => {
+                    let unknown = places
+                        .into_iter()
+                        .map(|(topic, partition)| Outcome {
+                            topic,
+                            partition,
+                            result: Err(Error::io(
+                                "",
+                                std::io::Error::other("the durability wait failed"),
+                            )),
+                        })
+                        .collect();
+                    respond(version, &names, unknown)
+                }
+            }
         })),
     }
 }
@@ -124,42 +153,6 @@ fn enough_replicas(log: &PartitionLog, topic: &str, partition: i32) -> Result<()
         });
     }
     Ok(())
-}
-
-/// Waits until every appended partition of the request is fsync'd, all partitions at once:
-/// each waits on its own blocking thread, so the request takes about one group-commit round,
-/// not one per partition (their fsyncs go to the disk together). A wait that fails, or whose
-/// thread panicked, makes that partition's answer an error: its durability is unknown.
-async fn wait_all_durable(outcomes: &mut [Outcome]) {
-    let mut waits = tokio::task::JoinSet::new();
-    let mut confirmed = vec![false; outcomes.len()];
-    for (i, o) in outcomes.iter().enumerate() {
-        match &o.result {
-            Ok((info, log)) => {
-                let (log, end) = (Arc::clone(log), info.last_offset + 1);
-                waits.spawn_blocking(move || (i, log.wait_durable(end)));
-            }
-            Err(_) => confirmed[i] = true,
-        }
-    }
-    while let Some(joined) = waits.join_next().await {
-        match joined {
-            Ok((i, Ok(()))) => confirmed[i] = true,
-            Ok((i, Err(e))) => {
-                outcomes[i].result = Err(e);
-                confirmed[i] = true;
-            }
-            Err(e) => tracing::error!("a durability wait failed: {e}"),
-        }
-    }
-    for (o, ok) in outcomes.iter_mut().zip(confirmed) {
-        if !ok {
-            o.result = Err(Error::io(
-                "",
-                std::io::Error::other("the durability wait failed"),
-            ));
-        }
-    }
 }
 
 fn respond(version: i16, names: &[String], outcomes: Vec<Outcome>) -> ResponseKind {
