@@ -222,3 +222,40 @@ async fn leaving_empties_the_group_and_a_classic_member_may_take_it() {
         "MEMBER_ID_REQUIRED: a classic group now"
     );
 }
+
+#[tokio::test]
+async fn hostile_heartbeats_are_refused_without_keeping_anything() {
+    let f = fixture();
+    let long_id = "m".repeat(300);
+    let r = f.gc.consumer_group_heartbeat(join(&long_id), 1, client());
+    assert_eq!(r.error_code, 42, "INVALID_REQUEST for a 300-byte member id");
+    let many: Vec<TopicName> = (0..20_000)
+        .map(|i| TopicName(s(&format!("topic-{i:060}"))))
+        .collect();
+    let r = f.gc.consumer_group_heartbeat(
+        join("a").with_subscribed_topic_names(Some(many)),
+        1,
+        client(),
+    );
+    assert_eq!(
+        r.error_code, 42,
+        "INVALID_REQUEST for a subscription over 1 MiB"
+    );
+    let r = f.gc.consumer_group_heartbeat(
+        join("a").with_subscribed_topic_regex(Some(s("(unclosed"))),
+        1,
+        client(),
+    );
+    assert_eq!(r.error_code, 128, "INVALID_REGULAR_EXPRESSION");
+    let r = f.gc.consumer_group_heartbeat(
+        join("a").with_server_assignor(Some(s("fancy"))),
+        1,
+        client(),
+    );
+    assert_eq!(r.error_code, 112, "UNSUPPORTED_ASSIGNOR");
+    let described = f.gc.consumer_group_describe(
+        ConsumerGroupDescribeRequest::default().with_group_ids(vec![GroupId(s("g"))]),
+        1,
+    );
+    assert_eq!(described.groups[0].error_code, 69, "no group was created");
+}

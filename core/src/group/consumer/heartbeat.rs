@@ -6,7 +6,7 @@ use super::assignor::{Assignment, ASSIGNORS};
 use super::{topic_metas, ConsumerGroup, ConsumerMember, LEAVE_EPOCH, STATIC_LEAVE_EPOCH};
 use crate::group::membership::ClientInfo;
 use crate::group::state::{Group, GroupState};
-use crate::group::{GroupCoordinator, MAX_CLIENT_ID_KEPT};
+use crate::group::{GroupCoordinator, MAX_CLIENT_ID_KEPT, MAX_MEMBER_BYTES};
 use crate::log_safe;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::consumer_group_heartbeat_response::{
@@ -58,9 +58,34 @@ fn response_assignment(a: &Assignment) -> ResponseAssignment {
     )
 }
 
-/// Kafka's checks of the request itself (`throwIfConsumerGroupHeartbeatRequestIsInvalid`).
+/// The longest member id, instance id or rack id kept (strom's bound; Kafka has none, and
+/// real ones are UUIDs and host names). A member is kept for its session, so what it sends
+/// must not size the coordinator's memory.
+const MAX_ID_BYTES: usize = 256;
+
+/// Kafka's checks of the request itself (`throwIfConsumerGroupHeartbeatRequestIsInvalid`),
+/// and strom's bounds on what a member keeps: ids, and its subscription at most
+/// [`MAX_MEMBER_BYTES`] (the classic protocol's bound on member metadata).
 fn check_request(req: &ConsumerGroupHeartbeatRequest, version: i16) -> Result<(), Refusal> {
     let invalid = |m: &str| Err(refuse(ResponseError::InvalidRequest, m));
+    let ids = [
+        Some(&req.member_id),
+        req.instance_id.as_ref(),
+        req.rack_id.as_ref(),
+    ];
+    if ids.iter().flatten().any(|i| i.len() > MAX_ID_BYTES) {
+        return invalid("MemberId, InstanceId and RackId may have at most 256 bytes.");
+    }
+    let subscription: usize = req
+        .subscribed_topic_names
+        .iter()
+        .flatten()
+        .map(|t| t.0.len())
+        .sum::<usize>()
+        + req.subscribed_topic_regex.as_ref().map_or(0, |r| r.len());
+    if subscription > MAX_MEMBER_BYTES {
+        return invalid("The subscription is larger than 1 MiB.");
+    }
     if req.group_id.0.is_empty() {
         return invalid("GroupId can't be empty.");
     }
