@@ -263,22 +263,10 @@ impl Inner {
             return None;
         }
         self.persist_group(g, now);
-        let protocol = g.protocol.clone().unwrap_or_default();
-        let members = if was_leader {
-            roster(g, &protocol)
-        } else {
-            Vec::new()
-        };
+        // Only v9+ responses carry the flag (and only they may set it).
         Some(
-            JoinGroupResponse::default()
-                .with_generation_id(g.generation)
-                .with_protocol_type(g.protocol_type.as_deref().map(s))
-                .with_protocol_name(Some(s(&protocol)))
-                .with_leader(s(g.leader.as_deref().unwrap_or_default()))
-                .with_member_id(s(new_id))
-                // Only v9+ responses carry the flag (and only they may set it).
-                .with_skip_assignment(was_leader && spec.version >= 9)
-                .with_members(members),
+            current_generation(g, new_id, was_leader)
+                .with_skip_assignment(was_leader && spec.version >= 9),
         )
     }
 }
@@ -360,21 +348,25 @@ fn current_generation_for(
         return None;
     }
     member.last_heartbeat_ms = now;
+    Some(current_generation(g, id, is_leader))
+}
+
+/// The JoinGroup answer of the group's current generation for `member_id`, with the members
+/// when it is the leader.
+fn current_generation(g: &Group, member_id: &str, is_leader: bool) -> JoinGroupResponse {
     let protocol = g.protocol.clone().unwrap_or_default();
     let members = if is_leader {
         roster(g, &protocol)
     } else {
         Vec::new()
     };
-    Some(
-        JoinGroupResponse::default()
-            .with_generation_id(g.generation)
-            .with_protocol_type(g.protocol_type.as_deref().map(s))
-            .with_protocol_name(Some(s(&protocol)))
-            .with_leader(s(g.leader.as_deref().unwrap_or_default()))
-            .with_member_id(s(id))
-            .with_members(members),
-    )
+    JoinGroupResponse::default()
+        .with_generation_id(g.generation)
+        .with_protocol_type(g.protocol_type.as_deref().map(s))
+        .with_protocol_name(Some(s(&protocol)))
+        .with_leader(s(g.leader.as_deref().unwrap_or_default()))
+        .with_member_id(s(member_id))
+        .with_members(members)
 }
 
 /// Adds the member, or updates a known one (answering its earlier join, if one waits); its

@@ -49,7 +49,8 @@ pub struct BatchBuilder {
     compressed: OnceLock<Bytes>,
 }
 
-fn codec_bits(codec: Codec) -> i16 {
+/// The codec's bits in a batch's attributes.
+pub(crate) fn codec_bits(codec: Codec) -> i16 {
     match codec {
         Codec::None => 0,
         Codec::Gzip => 1,

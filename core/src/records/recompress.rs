@@ -5,6 +5,7 @@
 //! codec is kept as the producer sent it, as in Kafka (whatever level it was written at).
 
 use super::batch::{self, BatchHeader, Codec, HEADER_LEN};
+use super::builder::codec_bits;
 use super::compress;
 use super::stored::walk_stored;
 use super::varint;
@@ -15,16 +16,6 @@ use bytes::BytesMut;
 const CODEC_MASK: i16 = 0x7;
 /// Where the attributes field is in a batch.
 const ATTRIBUTES_AT: usize = 21;
-
-fn codec_bits(codec: Codec) -> i16 {
-    match codec {
-        Codec::None => 0,
-        Codec::Gzip => 1,
-        Codec::Snappy => 2,
-        Codec::Lz4 => 3,
-        Codec::Zstd => 4,
-    }
-}
 
 /// `batch` (one whole, validated batch) in `codec` at `level`, or `None` when it already is.
 pub fn recompress(
