@@ -92,16 +92,31 @@ async fn by_name(cluster: &Cluster, a: &Assignment) -> ClientResult<BTreeSet<Top
         .collect())
 }
 
+/// A light heartbeat: identity and epoch, every optional field left unchanged (-1 / null).
+fn light_heartbeat(
+    group_id: &str,
+    member_id: &str,
+    epoch: i32,
+    instance: Option<&str>,
+) -> ConsumerGroupHeartbeatRequest {
+    ConsumerGroupHeartbeatRequest::default()
+        .with_group_id(GroupId(s(group_id)))
+        .with_member_id(s(member_id))
+        .with_member_epoch(epoch)
+        .with_instance_id(instance.map(s))
+        .with_rebalance_timeout_ms(-1)
+        .with_subscribed_topic_names(None)
+        .with_topic_partitions(None)
+}
+
 impl Membership {
     fn heartbeat_request(&self, epoch: i32) -> ConsumerGroupHeartbeatRequest {
-        ConsumerGroupHeartbeatRequest::default()
-            .with_group_id(GroupId(s(&self.group_id)))
-            .with_member_id(s(&self.current().member_id))
-            .with_member_epoch(epoch)
-            .with_instance_id(self.config.group_instance_id.as_deref().map(s))
-            .with_rebalance_timeout_ms(-1)
-            .with_subscribed_topic_names(None)
-            .with_topic_partitions(None)
+        light_heartbeat(
+            &self.group_id,
+            &self.current().member_id,
+            epoch,
+            self.config.group_instance_id.as_deref(),
+        )
     }
 
     /// A full heartbeat: the subscription and what the member owns; the answer is its
@@ -177,14 +192,8 @@ impl Membership {
                     continue;
                 }
                 let g = generation.lock().clone();
-                let request = ConsumerGroupHeartbeatRequest::default()
-                    .with_group_id(GroupId(s(&group_id)))
-                    .with_member_id(s(&g.member_id))
-                    .with_member_epoch(g.generation)
-                    .with_instance_id(instance.as_deref().map(s))
-                    .with_rebalance_timeout_ms(-1)
-                    .with_subscribed_topic_names(None)
-                    .with_topic_partitions(None);
+                let request =
+                    light_heartbeat(&group_id, &g.member_id, g.generation, instance.as_deref());
                 match cluster.send_to_coordinator(&group_id, request).await {
                     Ok(r) if r.error_code == 0 => {
                         if r.heartbeat_interval_ms > 0 {
